@@ -1,0 +1,427 @@
+"""hub.erp.ErpGateway over the reference ERP's tables, for any SQLAlchemy engine (SQLite, PostgreSQL).
+
+Units: `sales_order_lines.qty_ordered`, `unit_price` and `customer_unit_price` are in the line's
+`uom`; `allocations.qty`, `inventory` and the line's `qty_allocated` / `qty_backordered` /
+`qty_shipped` are in the item's base unit (SalesOrderLineDraft.base_qty).
+
+Hold codes are stored as one comma-separated string: "PRICE_MISMATCH,CREDIT_LIMIT" ("" = none).
+
+Posting an order is one transaction: replay check on source_document; for a BOOKED order with
+an allocator, the order's inventory rows are locked and the allocator decides on what they hold;
+then the next order id (an UPDATE on erp_sequences, taken late so its row lock is held briefly),
+the order, its lines and allocations are inserted and `inventory.allocated` is raised by guarded
+UPDATEs. Locks are always taken inventory rows first, then the sequence row.
+
+PostgreSQL locks with `SELECT ... FOR UPDATE` ordered by (warehouse, sku), so two posters lock in
+the same order and cannot deadlock. SQLite has no row locks: posting transactions start with
+BEGIN IMMEDIATE, one writer at a time (see `_serialize_sqlite_writers`). It waits for the lock
+as long as the engine's busy timeout (`connect_args={"timeout": seconds}`), then fails with
+"database is locked", which is retried here like any transient failure.
+
+SQLAlchemy errors are translated once, here, into hub TransientError / PermanentError.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import fields
+from decimal import Decimal
+
+from sqlalchemy import Connection, Engine, Table, event, func, or_, select, union_all
+from sqlalchemy import exc as sa_exc
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+
+from adapters.erp.schema import (
+    ORDER_SEQUENCE,
+    allocations,
+    ap_invoices,
+    ar_invoices,
+    contract_prices,
+    customer_items,
+    customers,
+    erp_sequences,
+    inbound_asns,
+    inventory,
+    items,
+    order_id_for,
+    sales_order_lines,
+    sales_orders,
+    shipments,
+    tiers,
+    warehouses,
+)
+from hub.erp import (
+    Allocator,
+    AllocationLine,
+    AllocationOutcome,
+    Availability,
+    ContractPrice,
+    Customer,
+    Item,
+    PostingAttempt,
+    PostingResult,
+    ReferenceData,
+    SalesOrderDraft,
+    Warehouse,
+)
+from hub.errors import HubError, PermanentError, TransientError
+
+ATTEMPTS = 6
+BACKOFF_FIRST_S = 0.05
+BACKOFF_MAX_S = 2.0
+
+OPEN_STATUSES = ("BOOKED", "SHIPPED")  # booked and not yet invoiced
+# serialization failure, deadlock detected, lock not available: the database asks us to retry
+_RETRY_SQLSTATES = {"40001", "40P01", "55P03"}
+# what a document is posted as, per table that records source documents
+_POSTED_AS = (
+    (sales_orders, "order_id"),
+    (shipments, "shipment_id"),
+    (ar_invoices, "invoice_number"),
+    (inbound_asns, "asn_number"),
+    (ap_invoices, "invoice_number"),
+)
+
+
+class ReferenceErp:
+    def __init__(self, engine: Engine):
+        self._engine = engine
+        # the option is read by the SQLite "begin" hook; other dialects ignore it
+        self._writer = engine.execution_options(sqlite_begin="IMMEDIATE")
+        if engine.dialect.name == "sqlite":
+            _serialize_sqlite_writers(engine)
+
+    # --- reads ---------------------------------------------------------------------------------
+
+    def reference_data(self) -> ReferenceData:
+        with self._reading() as conn:
+            item_list = _load(conn, items, Item, items.c.sku)
+            prices: dict[tuple[str, str], list[ContractPrice]] = defaultdict(list)
+            order = (contract_prices.c.customer_id, contract_prices.c.sku, contract_prices.c.min_qty)
+            for price in _load(conn, contract_prices, ContractPrice, *order):
+                prices[(price.customer_id, price.sku)].append(price)
+            return ReferenceData(
+                customers={c.customer_id: c for c in _load(conn, customers, Customer, customers.c.customer_id)},
+                items={i.sku: i for i in item_list},
+                items_by_upc={i.upc: i.sku for i in item_list if i.upc},
+                items_by_vendor_part={i.vendor_part: i.sku for i in item_list if i.vendor_part},
+                customer_items={
+                    (r.customer_id, r.customer_part): r.sku for r in conn.execute(select(customer_items))
+                },
+                contract_prices=dict(prices),
+                tier_discounts=dict(conn.execute(select(tiers.c.tier, tiers.c.discount_pct)).all()),
+                warehouses=_load(conn, warehouses, Warehouse, warehouses.c.priority, warehouses.c.code),
+            )
+
+    def open_order_total(self, customer_id: str) -> Decimal:
+        so = sales_orders.c
+        query = select(func.coalesce(func.sum(so.total), 0)).where(
+            so.customer_id == customer_id, so.status.in_(OPEN_STATUSES)
+        )
+        with self._reading() as conn:
+            return Decimal(conn.scalar(query))
+
+    def customer_po_exists(self, customer_id: str, customer_po: str, except_source: str) -> bool:
+        """True when another document already gave this customer PO (cancelled orders do not count)."""
+        so = sales_orders.c
+        query = select(so.order_id).where(
+            so.customer_id == customer_id,
+            so.customer_po == customer_po,
+            so.status != "CANCELLED",
+            or_(so.source_document.is_(None), so.source_document != except_source),
+        )
+        with self._reading() as conn:
+            return conn.execute(query.limit(1)).first() is not None
+
+    def find_posted(self, source_document: str) -> str | None:
+        """The order id, shipment id, invoice or ASN number the document was posted as."""
+        query = union_all(
+            *(select(table.c[key]).where(table.c.source_document == source_document) for table, key in _POSTED_AS)
+        )
+        with self._reading() as conn:
+            return conn.scalar(query)
+
+    # --- posting -------------------------------------------------------------------------------
+
+    def post_sales_order(
+        self,
+        draft: SalesOrderDraft,
+        allocate: Allocator | None,
+        on_attempt: Callable[[PostingAttempt], None] | None = None,
+    ) -> PostingResult:
+        if draft.status not in ("BOOKED", "HOLD"):
+            raise PermanentError(f"{draft.source_document}: cannot post an order as {draft.status!r}")
+        report = on_attempt or (lambda attempt: None)
+        retrying = Retrying(
+            retry=retry_if_exception_type(TransientError),
+            stop=stop_after_attempt(ATTEMPTS),
+            wait=wait_exponential_jitter(multiplier=BACKOFF_FIRST_S, max=BACKOFF_MAX_S, jitter=BACKOFF_FIRST_S),
+            reraise=True,
+        )
+        for attempt in retrying:
+            with attempt:
+                result = self._attempt(draft, allocate, attempt.retry_state.attempt_number, report)
+        return result
+
+    def _attempt(self, draft, allocate, number: int, report) -> PostingResult:
+        """One try, reported whatever happens; SQLAlchemy errors leave as hub errors."""
+        started = time.perf_counter()
+        try:
+            result = self._post_or_replay(draft, allocate)
+        except Exception as exc:
+            error = _translate(exc) if isinstance(exc, sa_exc.SQLAlchemyError) else exc
+            outcome = "transient" if isinstance(error, TransientError) else "failed"
+            report(PostingAttempt(number, outcome, str(error), _ms_since(started), 0))
+            if error is exc:
+                raise
+            raise error from exc
+        outcome = "posted" if result.created else "replayed"
+        report(PostingAttempt(number, outcome, None, _ms_since(started), result.rows))
+        return result
+
+    def _post_or_replay(self, draft: SalesOrderDraft, allocate: Allocator | None) -> PostingResult:
+        try:
+            return self._post(draft, allocate)
+        except sa_exc.IntegrityError:
+            # A racing worker committed the same source_document after our replay check.
+            with self._engine.connect() as conn:
+                existing = _posted_order(conn, draft.source_document)
+            if existing is None:
+                raise
+            return existing
+
+    def _post(self, draft: SalesOrderDraft, allocate: Allocator | None) -> PostingResult:
+        with self._writer.begin() as conn:
+            existing = _posted_order(conn, draft.source_document)
+            if existing is not None:
+                return existing
+            status, hold_codes, outcome = draft.status, list(draft.hold_codes), None
+            if draft.status == "BOOKED" and allocate is not None:
+                availability = _lock_inventory(conn, {line.sku for line in draft.lines})
+                outcome = allocate(availability)
+                if outcome.hold_codes:
+                    status = "HOLD"
+                    hold_codes += [code for code in outcome.hold_codes if code not in hold_codes]
+                else:
+                    _check_allocation(draft, outcome, availability)
+            placed = outcome if outcome is not None and not outcome.hold_codes else AllocationOutcome()
+            order_id = _next_order_id(conn)
+            rows = _insert_order(conn, order_id, draft, status, hold_codes, placed)
+            rows += _take_inventory(conn, draft, placed)
+            return PostingResult(order_id, True, status, hold_codes, outcome, rows)
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        try:
+            with self._engine.connect() as conn:
+                yield conn
+        except sa_exc.SQLAlchemyError as exc:
+            raise _translate(exc) from exc
+
+
+# --- SQLite: one writer ------------------------------------------------------------------------
+
+
+def _serialize_sqlite_writers(engine: Engine) -> None:
+    """SQLAlchemy's documented pysqlite recipe: the driver's own lazy BEGIN (at the first write) is
+    too late to lock anything, so we emit BEGIN ourselves, IMMEDIATE for posting transactions:
+    the write lock is taken before the inventory is read."""
+    if not event.contains(engine, "begin", _sqlite_begin):
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+
+
+def _sqlite_connect(dbapi_connection, connection_record) -> None:
+    dbapi_connection.isolation_level = None  # the driver stops issuing BEGIN / COMMIT by itself
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    if conn.connection.driver_connection.in_transaction:
+        return  # the engine's owner has its own hook (hub.db begins every transaction IMMEDIATE)
+    mode = conn.get_execution_options().get("sqlite_begin", "")
+    conn.exec_driver_sql(f"BEGIN {mode}".rstrip())
+
+
+# --- the steps of a posting --------------------------------------------------------------------
+
+
+def _posted_order(conn: Connection, source_document: str) -> PostingResult | None:
+    """The order already posted for this document (allocation rebuilt unless it is on hold)."""
+    so = sales_orders.c
+    row = conn.execute(
+        select(so.order_id, so.status, so.hold_codes).where(so.source_document == source_document)
+    ).first()
+    if row is None:
+        return None
+    allocation = None
+    if row.status != "HOLD":
+        al, sol = allocations.c, sales_order_lines.c
+        placed = conn.execute(
+            select(al.line_no, al.warehouse, al.qty)
+            .where(al.order_id == row.order_id)
+            .order_by(al.line_no, al.warehouse)
+        )
+        backordered = conn.execute(
+            select(sol.line_no, sol.qty_backordered).where(sol.order_id == row.order_id, sol.qty_backordered > 0)
+        )
+        allocation = AllocationOutcome([AllocationLine(*r) for r in placed], dict(backordered.all()))
+    codes = [code for code in row.hold_codes.split(",") if code]
+    return PostingResult(row.order_id, False, row.status, codes, allocation)
+
+
+def _next_order_id(conn: Connection) -> str:
+    seq = erp_sequences.c
+    taken = conn.scalar(
+        erp_sequences.update()
+        .where(seq.name == ORDER_SEQUENCE)
+        .values(next_value=seq.next_value + 1)
+        .returning(seq.next_value - 1)
+    )
+    if taken is None:
+        raise PermanentError("the reference ERP has no sales order sequence (run create_schema)")
+    return order_id_for(taken)
+
+
+def _lock_inventory(conn: Connection, skus: set[str]) -> Availability:
+    inv = inventory.c
+    rows = conn.execute(
+        select(inv.warehouse, inv.sku, inv.on_hand - inv.allocated)
+        .where(inv.sku.in_(sorted(skus)))
+        .order_by(inv.warehouse, inv.sku)
+        .with_for_update()  # PostgreSQL row locks, taken in this order; SQLite holds the write lock already
+    )
+    return {(warehouse, sku): available for warehouse, sku, available in rows}
+
+
+def _check_allocation(draft: SalesOrderDraft, outcome: AllocationOutcome, availability: Availability) -> None:
+    """Refuse an allocation that names unknown lines or takes more than there is (a core bug)."""
+    lines = {line.line_no: line for line in draft.lines}
+    per_stock: dict[tuple[str, str], int] = defaultdict(int)
+    per_line: dict[int, int] = defaultdict(int)
+    for placed in outcome.allocations:
+        line = lines.get(placed.line_no)
+        if line is None or placed.qty < 0:
+            raise PermanentError(f"{draft.source_document}: allocator returned {placed} for lines {sorted(lines)}")
+        per_stock[(placed.warehouse, line.sku)] += placed.qty
+        per_line[placed.line_no] += placed.qty
+    short = [key for key, qty in per_stock.items() if qty > availability.get(key, 0)]
+    over = [n for n, qty in per_line.items() if qty > lines[n].base_qty]
+    if short or over:
+        raise PermanentError(
+            f"{draft.source_document}: allocator took more than available {short} or ordered (lines {over})"
+        )
+
+
+def _insert_order(
+    conn: Connection,
+    order_id: str,
+    draft: SalesOrderDraft,
+    status: str,
+    hold_codes: list[str],
+    placed: AllocationOutcome,
+) -> int:
+    conn.execute(
+        sales_orders.insert().values(
+            order_id=order_id,
+            customer_id=draft.customer_id,
+            customer_po=draft.customer_po,
+            order_date=draft.order_date,
+            status=status,
+            hold_codes=",".join(hold_codes),
+            total=draft.total,
+            source_document=draft.source_document,
+        )
+    )
+    per_line_warehouse: dict[tuple[int, str], int] = defaultdict(int)
+    for a in placed.allocations:
+        if a.qty:
+            per_line_warehouse[(a.line_no, a.warehouse)] += a.qty
+    allocated: dict[int, int] = defaultdict(int)
+    for (line_no, _), qty in per_line_warehouse.items():
+        allocated[line_no] += qty
+    line_rows = [
+        {
+            "order_id": order_id,
+            "line_no": line.line_no,
+            "sku": line.sku,
+            "uom": line.uom,
+            "qty_ordered": line.qty_ordered,
+            "unit_price": line.unit_price,
+            "customer_unit_price": line.customer_unit_price,
+            "qty_allocated": allocated[line.line_no],
+            "qty_backordered": placed.backordered.get(line.line_no, 0),
+            "qty_shipped": 0,
+        }
+        for line in draft.lines
+    ]
+    allocation_rows = [
+        {"order_id": order_id, "line_no": line_no, "warehouse": warehouse, "qty": qty}
+        for (line_no, warehouse), qty in sorted(per_line_warehouse.items())
+    ]
+    return 1 + _insert_many(conn, sales_order_lines, line_rows) + _insert_many(conn, allocations, allocation_rows)
+
+
+def _take_inventory(conn: Connection, draft: SalesOrderDraft, placed: AllocationOutcome) -> int:
+    """Raise inventory.allocated; the WHERE refuses to go past on_hand even if our lock failed us."""
+    sku_of = {line.line_no: line.sku for line in draft.lines}
+    wanted: dict[tuple[str, str], int] = defaultdict(int)
+    for a in placed.allocations:
+        wanted[(a.warehouse, sku_of[a.line_no])] += a.qty
+    inv = inventory.c
+    updated = 0
+    for (warehouse, sku), qty in sorted(wanted.items()):
+        if not qty:
+            continue
+        result = conn.execute(
+            inventory.update()
+            .where(inv.warehouse == warehouse, inv.sku == sku, inv.on_hand - inv.allocated >= qty)
+            .values(allocated=inv.allocated + qty)
+        )
+        if result.rowcount != 1:
+            raise TransientError(f"{draft.source_document}: inventory of {sku} at {warehouse} changed while allocating")
+        updated += 1
+    return updated
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _load(conn: Connection, table: Table, cls: type, *order_by) -> list:
+    """Rows of `table` as `cls`, whose fields are named like the table's columns."""
+    names = [f.name for f in fields(cls)]
+    rows = conn.execute(select(*(table.c[n] for n in names)).order_by(*order_by))
+    return [cls(*row) for row in rows]
+
+
+def _insert_many(conn: Connection, table: Table, rows: list[dict]) -> int:
+    if rows:
+        conn.execute(table.insert(), rows)
+    return len(rows)
+
+
+def _translate(exc: sa_exc.SQLAlchemyError) -> HubError:
+    cause = exc.orig if isinstance(exc, sa_exc.DBAPIError) else exc
+    message = f"reference ERP: {type(cause).__name__}: {str(cause).strip()}"
+    return TransientError(message) if _is_transient(exc) else PermanentError(message)
+
+
+def _is_transient(exc: sa_exc.SQLAlchemyError) -> bool:
+    """Locked / busy SQLite, and on PostgreSQL a lost connection, serialization failure or deadlock."""
+    if isinstance(exc, (sa_exc.TimeoutError, sa_exc.DisconnectionError)):  # pool exhausted, connection lost
+        return True
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    if exc.connection_invalidated or getattr(exc.orig, "sqlstate", None) in _RETRY_SQLSTATES:
+        return True
+    if isinstance(exc.orig, sqlite3.OperationalError):
+        text = str(exc.orig).lower()
+        return "locked" in text or "busy" in text
+    return isinstance(exc, sa_exc.OperationalError)
+
+
+def _ms_since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000

@@ -1,0 +1,7 @@
+"""JSON orders: one order object, or an array of them."""
+
+
+def register(registry) -> None:
+    from adapters.jsondoc.reader import JsonReader
+
+    registry.add_reader(JsonReader())

@@ -1,0 +1,53 @@
+"""The X12 format reader: raw bytes -> envelope + one generic tree per transaction set.
+
+Generic tree of a transaction set (the contract with the mapping engine): a segment id maps to a
+list of element dicts, one per occurrence ({"BEG03": "PO-1", ..., "_line": 4}, empty elements
+left out, a composite as the list of its components); a loop id ("PO1_LOOP") maps to a list of
+dicts of the same shape, each with the "_line" of its first segment.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hub.errors import Location, Problem
+from hub.ports import ParsedDocument, ReadResult
+
+from .envelope import BOM, LAYOUT, parse_interchanges
+from .model import FunctionalGroup, Interchange, TransactionSet
+from .validator import validate
+
+
+class X12Reader:
+    name = "x12"
+
+    def sniff(self, raw: bytes) -> bool:
+        head = raw[:64].decode("latin-1").lstrip(LAYOUT)
+        if head.startswith(BOM):
+            head = head[len(BOM):].lstrip(LAYOUT)
+        return head.startswith("ISA")
+
+    def read(self, raw: bytes, options: dict[str, Any] | None = None) -> ReadResult:
+        interchanges = parse_interchanges(raw)
+        first = interchanges[0]
+        result = ReadResult(format="x12", envelope=first if len(interchanges) == 1 else interchanges)
+        if first.isa.elements:
+            result.sender = first.sender
+            result.interchange_control = first.control
+        for interchange in interchanges:
+            result.problems.extend(interchange.problems)
+            for group in interchange.groups:
+                for ts in group.sets:
+                    result.documents.append(self._document(len(result.documents) + 1, interchange, group, ts))
+        return result
+
+    @staticmethod
+    def _document(index: int, interchange: Interchange, group: FunctionalGroup, ts: TransactionSet) -> ParsedDocument:
+        if not validate(ts, group.version, interchange.delimiters.component):
+            ts.problems.append(Problem(
+                "set:1", f"transaction set {ts.set_id} in version '{group.version}' is not supported",
+                Location(line=ts.st.line, column=ts.st.column, segment_id="ST", segment_position=1,
+                         element="ST01", transaction_set=ts.control)))
+        control = {"group_control": group.control, "set_control": ts.control, "version": group.version,
+                   "functional_id": group.functional_id}
+        return ParsedDocument(index, ts.set_id, ts.tree or {}, control, ts.problems + group.problems)

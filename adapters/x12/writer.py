@@ -1,0 +1,76 @@
+"""Serialise outbound X12: one interchange with one functional group per file we send.
+
+Control numbers (ISA13, GS06, ST02) come from the ledger's per-partner counters, never from a
+clock. X12 has no escape for delimiters inside data, so any delimiter character in a value is
+replaced by a space (partner text such as a description is the only place it can occur).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from adapters.x12.model import Delimiters
+from hub.ports import ControlNumbers
+
+STANDARD_DELIMITERS = Delimiters(element="*", component=">", segment="~", repetition="^")
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    sender: tuple[str, str]  # (ISA05, ISA06): us
+    receiver: tuple[str, str]  # (ISA07, ISA08): the partner
+    gs_sender: str
+    gs_receiver: str
+    version: str  # GS08, e.g. 004010 or 005010
+    usage: str = "P"  # ISA15
+    delimiters: Delimiters = STANDARD_DELIMITERS
+
+    @property
+    def isa_version(self) -> str:
+        return "00501" if self.version.startswith("005") else "00401"
+
+
+Segment = list[str]  # [id, element1, element2, ...]; a composite is one string joined by the component separator
+
+
+def clean(value: object, delimiters: Delimiters) -> str:
+    text = "" if value is None else str(value)
+    for ch in {delimiters.element, delimiters.segment, delimiters.component, delimiters.repetition or ""} - {""}:
+        text = text.replace(ch, " ")
+    return text
+
+
+def render_interchange(
+    envelope: Envelope,
+    functional_id: str,
+    sets: list[list[Segment]],
+    partner_id: str,
+    numbers: ControlNumbers,
+    when: datetime,
+) -> tuple[str, str]:
+    """The interchange text and its ISA13. Each set is its segments without ST/SE."""
+    d = envelope.delimiters
+    isa13 = numbers.next(partner_id, "isa")
+    gs06 = numbers.next(partner_id, "gs")
+    isa = [
+        "ISA", "00", " " * 10, "00", " " * 10,
+        envelope.sender[0], envelope.sender[1].ljust(15),
+        envelope.receiver[0], envelope.receiver[1].ljust(15),
+        when.strftime("%y%m%d"), when.strftime("%H%M"),
+        (d.repetition or "^") if envelope.isa_version >= "00402" else "U",
+        envelope.isa_version, f"{isa13:09d}", "0", envelope.usage, d.component,
+    ]  # fmt: skip
+    out: list[Segment] = [isa]
+    out.append(["GS", functional_id, envelope.gs_sender, envelope.gs_receiver, when.strftime("%Y%m%d"), when.strftime("%H%M"), str(gs06), "X", envelope.version])
+    for body in sets:
+        st02 = f"{numbers.next(partner_id, 'st'):04d}"
+        header = body[0]  # the ST segment the caller built, without its control number
+        segments = [[header[0], header[1], st02, *header[2:]], *body[1:]]
+        out.extend(segments)
+        out.append(["SE", str(len(segments) + 1), st02])
+    out.append(["GE", str(len(sets)), str(gs06)])
+    out.append(["IEA", "1", f"{isa13:09d}"])
+    end = d.segment if d.segment in "\r\n" else d.segment + "\n"  # a line break per segment, unless that is the terminator
+    text = "".join(d.element.join(seg).rstrip(d.element) + end for seg in out[1:])
+    return d.element.join(isa) + end + text, f"{isa13:09d}"

@@ -1,0 +1,210 @@
+"""Reads and writes of the ledger. The pipeline calls these; nothing else writes the ledger.
+
+Write functions take an open connection so the caller decides the transaction: a file's bytes
+are committed on their own before anything else; a batch of documents, their events,
+exceptions, postings and outbox rows are committed together.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from hub.ledger import tables as t
+from hub.partners import OurIdentity, Partner, PartnerDirectory
+
+# hours to resolve an exception, by queue (the default applies to queues not listed)
+QUEUE_SLA_HOURS = {"credit": 4, "pricing": 4, "erp": 1, "allocation": 8, "customer-service": 8, "default": 24}
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Ledger:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    # -- partners -----------------------------------------------------------------------------
+
+    def save_partners(self, directory: PartnerDirectory) -> None:
+        """Insert or update every partner and our own identity (used by `hub init --seed`)."""
+        with self.engine.begin() as conn:
+            for partner in directory.partners:
+                row = {
+                    "name": partner.name,
+                    "role": partner.role,
+                    "config": partner.model_dump(mode="json"),
+                    "enabled": partner.enabled,
+                    "updated_at": now(),
+                }
+                done = conn.execute(update(t.partners).where(t.partners.c.id == partner.id).values(**row))
+                if done.rowcount == 0:
+                    conn.execute(insert(t.partners).values(id=partner.id, **row))
+            us = directory.self_.model_dump(mode="json")
+            if conn.execute(update(t.settings).where(t.settings.c.key == "self").values(value=us)).rowcount == 0:
+                conn.execute(insert(t.settings).values(key="self", value=us))
+
+    def partner_directory(self) -> PartnerDirectory:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.partners.c.config).order_by(t.partners.c.id)).scalars().all()
+            us = conn.execute(select(t.settings.c.value).where(t.settings.c.key == "self")).scalar()
+        if us is None:
+            return PartnerDirectory.model_validate({"self": {"name": "", "isa": {"qualifier": "", "id": ""}, "gs": ""}, "partners": []})
+        return PartnerDirectory(**{"self": OurIdentity.model_validate(us), "partners": [Partner.model_validate(r) for r in rows]})
+
+    # -- intake -------------------------------------------------------------------------------
+
+    def receive(self, raw: bytes, channel: str, filename: str | None, partner_id: str | None) -> tuple[int, int | None]:
+        """Commit a file's bytes; return (interchange id, id of the earlier identical file or None)."""
+        sha = hashlib.sha256(raw).hexdigest()
+        with self.engine.begin() as conn:
+            interchange_id = conn.execute(
+                insert(t.interchanges).values(
+                    partner_id=partner_id,
+                    channel=channel,
+                    filename=filename,
+                    sha256=sha,
+                    size=len(raw),
+                    raw=raw,
+                    status="received",
+                    received_at=now(),
+                )
+            ).inserted_primary_key[0]
+            earlier = self.claim_key(conn, f"sha:{sha}", interchange_id)
+            if earlier is not None:
+                self.mark_interchange(conn, interchange_id, "duplicate", duplicate_of=earlier)
+            self.add_event(conn, interchange_id, None, None, "duplicate" if earlier else "received", {"sha256": sha})
+        return interchange_id, earlier
+
+    @staticmethod
+    def claim_key(conn: Connection, key: str, interchange_id: int) -> int | None:
+        """Claim an identity for an interchange; the earlier interchange's id if it was taken."""
+        holder = conn.execute(select(t.interchange_keys.c.interchange_id).where(t.interchange_keys.c.key == key)).scalar()
+        if holder is not None:
+            return None if holder == interchange_id else holder
+        try:
+            with conn.begin_nested():
+                conn.execute(insert(t.interchange_keys).values(key=key, interchange_id=interchange_id))
+        except IntegrityError:  # another worker claimed it between our read and insert
+            return conn.execute(select(t.interchange_keys.c.interchange_id).where(t.interchange_keys.c.key == key)).scalar()
+        return None
+
+    def interchange(self, interchange_id: int) -> Any:
+        with self.engine.connect() as conn:
+            return conn.execute(select(t.interchanges).where(t.interchanges.c.id == interchange_id)).one()
+
+    def pending_interchanges(self) -> list[int]:
+        """Files received but not settled (a crash stopped them): run them again."""
+        with self.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    select(t.interchanges.c.id).where(t.interchanges.c.status == "received").order_by(t.interchanges.c.id)
+                ).scalars()
+            )
+
+    @staticmethod
+    def mark_interchange(conn: Connection, interchange_id: int, status: str, **values: Any) -> None:
+        conn.execute(update(t.interchanges).where(t.interchanges.c.id == interchange_id).values(status=status, **values))
+
+    # -- documents ----------------------------------------------------------------------------
+
+    @staticmethod
+    def settled_positions(conn: Connection, interchange_id: int) -> dict[int, Any]:
+        rows = conn.execute(select(t.documents).where(t.documents.c.interchange_id == interchange_id)).all()
+        return {row.position: row for row in rows}
+
+    @staticmethod
+    def add_document(conn: Connection, **values: Any) -> int:
+        stamp = now()
+        return conn.execute(insert(t.documents).values(created_at=stamp, updated_at=stamp, **values)).inserted_primary_key[0]
+
+    @staticmethod
+    def update_document(conn: Connection, document_id: int, **values: Any) -> None:
+        conn.execute(update(t.documents).where(t.documents.c.id == document_id).values(updated_at=now(), **values))
+
+    @staticmethod
+    def add_event(conn: Connection, interchange_id: int, document_id: int | None, from_state: str | None, to_state: str, detail: Any = None) -> None:
+        conn.execute(
+            insert(t.events).values(
+                interchange_id=interchange_id, document_id=document_id, from_state=from_state, to_state=to_state, detail=detail, at=now()
+            )
+        )
+
+    @staticmethod
+    def add_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            stamp = now()
+            conn.execute(insert(t.events), [{"detail": None, **r, "at": stamp} for r in rows])
+
+    @staticmethod
+    def open_exception(conn: Connection, document_id: int, code: str, queue: str, message: str, priority: int = 3) -> None:
+        created = now()
+        sla = QUEUE_SLA_HOURS.get(queue, QUEUE_SLA_HOURS["default"])
+        conn.execute(
+            insert(t.exceptions).values(
+                document_id=document_id,
+                code=code,
+                queue=queue,
+                priority=priority,
+                status="open",
+                message=message,
+                due_at=created + timedelta(hours=sla),
+                created_at=created,
+            )
+        )
+
+    @staticmethod
+    def add_postings(conn: Connection, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            conn.execute(insert(t.postings), [{"at": now(), **r} for r in rows])
+
+    # -- outbound -----------------------------------------------------------------------------
+
+    @staticmethod
+    def next_control_number(conn: Connection, partner_id: str, kind: str) -> int:
+        """The next value of a per-partner counter; the row lock makes it unique across workers."""
+        table = t.control_numbers
+        where = (table.c.partner_id == partner_id) & (table.c.kind == kind)
+        value = conn.execute(update(table).where(where).values(last_value=table.c.last_value + 1).returning(table.c.last_value)).scalar()
+        if value is None:
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(table).values(partner_id=partner_id, kind=kind, last_value=1))
+                return 1
+            except IntegrityError:
+                value = conn.execute(update(table).where(where).values(last_value=table.c.last_value + 1).returning(table.c.last_value)).scalar()
+        return value
+
+    @staticmethod
+    def add_outbox(conn: Connection, **values: Any) -> int:
+        return conn.execute(insert(t.outbox).values(status="pending", attempts=0, created_at=now(), **values)).inserted_primary_key[0]
+
+    def pending_outbox(self) -> list[Any]:
+        with self.engine.connect() as conn:
+            return conn.execute(select(t.outbox).where(t.outbox.c.status == "pending").order_by(t.outbox.c.id)).all()
+
+    def mark_outbox(self, outbox_id: int, status: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(t.outbox).where(t.outbox.c.id == outbox_id).values(status=status, attempts=t.outbox.c.attempts + 1))
+
+    # -- reading for people ---------------------------------------------------------------------
+
+    def documents_of(self, interchange_id: int) -> list[Any]:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(t.documents).where(t.documents.c.interchange_id == interchange_id).order_by(t.documents.c.position)
+            ).all()
+
+    def state_counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.documents.c.state, func.count()).group_by(t.documents.c.state)).all()
+        return {state: count for state, count in rows}
+
+    def open_exceptions(self) -> list[Any]:
+        with self.engine.connect() as conn:
+            return conn.execute(select(t.exceptions).where(t.exceptions.c.status == "open").order_by(t.exceptions.c.id)).all()

@@ -1,0 +1,197 @@
+"""Ledger tables (SQLAlchemy Core). Alembic migrations in hub/migrations create them.
+
+States of a document (the same words everywhere: CLI, API, reports):
+    in flight: received -> parsed -> mapped -> decided
+    settled:   posted (booked in the ERP), answered (booked, and an acknowledgment sent),
+               held (open exceptions), rejected (cannot be processed as sent), duplicate
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+IN_FLIGHT_STATES = ("received", "parsed", "mapped", "decided")
+SETTLED_STATES = ("posted", "answered", "held", "rejected", "duplicate")
+
+partners = Table(
+    "partners",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("config", JSON, nullable=False),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+settings = Table(
+    "settings",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", JSON, nullable=False),
+)
+
+interchanges = Table(
+    "interchanges",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("partner_id", String(64), nullable=True, index=True),
+    Column("channel", String(32), nullable=False),
+    Column("filename", String(500), nullable=True),
+    Column("format", String(16), nullable=True),
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("size", Integer, nullable=False),
+    Column("raw", LargeBinary, nullable=False),
+    Column("status", String(16), nullable=False),  # received, processed, rejected, duplicate
+    Column("control_number", String(32), nullable=True),  # ISA13
+    Column("sender", String(64), nullable=True),
+    Column("problems", JSON, nullable=True),
+    Column("duplicate_of", Integer, nullable=True),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
+# One row per identity an interchange claims ("sha:<hex>", "isa:<partner>:<ISA13>"): a second
+# interchange that claims the same key is a duplicate, even when two workers race.
+interchange_keys = Table(
+    "interchange_keys",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("interchange_id", Integer, ForeignKey("interchanges.id"), nullable=False),
+)
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("interchange_id", Integer, ForeignKey("interchanges.id"), nullable=False, index=True),
+    Column("position", Integer, nullable=False),  # 1-based position in the file
+    Column("partner_id", String(64), nullable=True, index=True),
+    Column("doc_type", String(16), nullable=False),
+    Column("group_control", String(32), nullable=True),  # GS06
+    Column("set_control", String(32), nullable=True),  # ST02
+    Column("reference", String(100), nullable=True, index=True),  # PO / invoice / shipment number
+    Column("state", String(16), nullable=False, index=True),
+    Column("canonical", JSON, nullable=True),
+    Column("decisions", JSON, nullable=True),  # the decision trace
+    Column("holds", JSON, nullable=True),
+    Column("problems", JSON, nullable=True),
+    Column("erp_ref", String(64), nullable=True),
+    Column("total", String(32), nullable=True),  # exact decimal as text
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("interchange_id", "position", name="uq_documents_position"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("interchange_id", Integer, nullable=False, index=True),
+    Column("document_id", Integer, nullable=True, index=True),
+    Column("from_state", String(16), nullable=True),
+    Column("to_state", String(16), nullable=False),
+    Column("detail", JSON, nullable=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+exceptions = Table(
+    "exceptions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("document_id", Integer, ForeignKey("documents.id"), nullable=False, index=True),
+    Column("code", String(32), nullable=False),
+    Column("queue", String(32), nullable=False, index=True),
+    Column("priority", Integer, nullable=False),
+    Column("status", String(16), nullable=False, index=True),  # open, resolved
+    Column("message", Text, nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("resolution", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("resolved_at", DateTime(timezone=True), nullable=True),
+)
+
+postings = Table(
+    "postings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("document_id", Integer, nullable=False, index=True),
+    Column("target", String(64), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("outcome", String(16), nullable=False),  # posted, replayed, transient, failed
+    Column("erp_ref", String(64), nullable=True),
+    Column("rows", Integer, nullable=False, default=0),
+    Column("amount", String(32), nullable=True),
+    Column("error", Text, nullable=True),
+    Column("duration_ms", Float, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("partner_id", String(64), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # 997, 999, 855 ...
+    Column("interchange_id", Integer, nullable=True, index=True),  # the inbound file it answers
+    Column("document_id", Integer, nullable=True, index=True),
+    Column("filename", String(200), nullable=False, unique=True),
+    Column("content", LargeBinary, nullable=False),
+    Column("control_number", String(32), nullable=True),  # our ISA13
+    Column("status", String(16), nullable=False),  # ready (in the partner's outbox folder), delivered, failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+control_numbers = Table(
+    "control_numbers",
+    metadata,
+    Column("partner_id", String(64), primary_key=True),
+    Column("kind", String(16), primary_key=True),  # isa, gs, st
+    Column("last_value", Integer, nullable=False),
+)
+
+ruleset_versions = Table(
+    "ruleset_versions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("name", "version", name="uq_ruleset_version"),
+)
+
+mapping_versions = Table(
+    "mapping_versions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("partner_id", String(64), nullable=False),
+    Column("doc_type", String(16), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("partner_id", "doc_type", "version", name="uq_mapping_version"),
+)
+
+Index("ix_documents_partner_reference", documents.c.partner_id, documents.c.reference)

@@ -1,0 +1,108 @@
+"""Finding, resolving and caching partner mappings on disk.
+
+`mappings/<PARTNER_ID>/<doctype>.yaml`, e.g. mappings/P-SUMMIT/850.yaml or mappings/P-METRO/order.yaml.
+
+`extends: <path relative to the mappings folder>` starts from another mapping (which may extend
+another in turn). The partner's file is laid over it: mappings merge key by key (so a partner
+adds or overrides single fields, table entries or reader options); a value field (an expression,
+or a dict without `fields`) replaces the inherited one whole; `null` removes what is inherited.
+
+A compiled mapping is cached per file and reused until one of the files it was built from changes
+on disk (checked by modification time and size on every call: two `stat`s, no parsing).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hub.errors import ConfigurationError
+from hub.mapping.engine import Mapping, compile_mapping
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+_cache: dict[tuple[str, str, str], tuple[Mapping, tuple]] = {}
+
+
+def load_mapping(mappings_dir: str | Path, partner_id: str, doctype: str) -> Mapping:
+    """The compiled mapping for a partner's document type; ConfigurationError when there is none
+    or it is not valid."""
+    for what, value in (("partner id", partner_id), ("document type", doctype)):
+        if not isinstance(value, str) or not _NAME.fullmatch(value) or ".." in value:
+            raise ConfigurationError(f"{what} {value!r} cannot name a mapping file")
+    key = (str(mappings_dir), partner_id, doctype)
+    cached = _cache.get(key)
+    if cached is not None and cached[1] == _stamps(stamp[0] for stamp in cached[1]):
+        return cached[0]
+    root = Path(mappings_dir).resolve()
+    path = root / partner_id / f"{doctype}.yaml"
+    if not path.is_file():
+        have = sorted(p.stem for p in (root / partner_id).glob("*.yaml"))
+        raise ConfigurationError(
+            f"partner {partner_id} has no mapping for document type {doctype!r}: {path} does not exist"
+            f" (mappings for {partner_id}: {', '.join(have) or 'none'})"
+        )
+    spec, files = _resolve(root, path, [])
+    name = " extends ".join(str(f.relative_to(root)) for f in files)
+    digest = hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
+    mapping = compile_mapping(spec, name, digest)
+    _cache[key] = (mapping, _stamps(files))
+    return mapping
+
+
+def _stamps(paths) -> tuple:
+    stamps = []
+    for path in paths:
+        try:
+            stat = path.stat()
+        except OSError:
+            return ()
+        stamps.append((path, stat.st_mtime_ns, stat.st_size))
+    return tuple(stamps)
+
+
+def _resolve(root: Path, path: Path, chain: list[Path]) -> tuple[dict[str, Any], list[Path]]:
+    """The mapping at `path` with its `extends` chain merged in, and the files it was built from."""
+    if path in chain:
+        raise ConfigurationError(f"mapping {path} extends itself: {' -> '.join(map(str, chain + [path]))}")
+    spec = _read(path)
+    base_name = spec.pop("extends", None)
+    if base_name is None:
+        return spec, chain + [path]
+    base = (root / str(base_name)).resolve()
+    if not base.is_relative_to(root) or not base.is_file():
+        raise ConfigurationError(f"mapping {path}: extends {base_name!r}, which is not a mapping file under {root}")
+    base_spec, files = _resolve(root, base, chain + [path])
+    return _merge(base_spec, spec, in_fields=False), files
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        raise ConfigurationError(f"mapping {path} is not valid YAML{where}: {getattr(exc, 'problem', exc)}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"mapping {path} cannot be read: {exc}") from exc
+    if not isinstance(spec, dict):
+        raise ConfigurationError(f"mapping {path} must be a YAML mapping (document:, fields: ...)")
+    return spec
+
+
+def _merge(base: dict, override: dict, in_fields: bool) -> dict:
+    merged = dict(base)
+    for key, value in override.items():
+        inherited = merged.get(key)
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(inherited, dict) and isinstance(value, dict) and not (in_fields and "fields" not in value):
+            merged[key] = _merge(inherited, value, in_fields=key == "fields")
+        else:
+            merged[key] = value
+    return merged

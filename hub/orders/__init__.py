@@ -1,0 +1,1 @@
+"""Customer orders: item resolution, pricing, credit and allocation, decided by the rulesets."""

@@ -1,0 +1,88 @@
+"""Trading partners and our own identity, as `partners.yaml` describes them.
+
+Partners are seeded into the ledger by `hub init --seed`; the pipeline reads them from there.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from hub.errors import ConfigurationError
+
+
+class X12Identity(BaseModel):
+    qualifier: str
+    id: str
+
+
+class CxmlIdentity(BaseModel):
+    domain: str
+    id: str
+
+
+class OurIdentity(BaseModel):
+    name: str
+    isa: X12Identity
+    gs: str
+
+
+class Partner(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    name: str
+    role: str  # customer, supplier, 3pl
+    erp_ref: str | None = None  # customer or supplier id in the ERP
+    isa: X12Identity | None = None
+    gs: str | None = None
+    x12_version: str | None = None
+    cxml_identity: CxmlIdentity | None = None
+    warehouse: str | None = None
+    inbound: list[str] = Field(default_factory=list)  # e.g. x12-850, csv-order
+    outbound: list[str] = Field(default_factory=list)  # e.g. x12-997, x12-855
+    channel: str | None = None
+    enabled: bool = True
+
+    def sends(self, what: str) -> bool:
+        return what in self.inbound
+
+    def wants(self, what: str) -> bool:
+        return what in self.outbound
+
+
+class PartnerDirectory(BaseModel):
+    self_: OurIdentity = Field(alias="self")
+    partners: list[Partner]
+
+    def get(self, partner_id: str) -> Partner | None:
+        return next((p for p in self.partners if p.id == partner_id), None)
+
+    def by_x12_sender(self, qualifier: str, sender_id: str) -> Partner | None:
+        return next(
+            (p for p in self.partners if p.isa and p.isa.qualifier == qualifier and p.isa.id == sender_id),
+            None,
+        )
+
+    def by_cxml_sender(self, domain: str, identity: str) -> Partner | None:
+        return next(
+            (
+                p
+                for p in self.partners
+                if p.cxml_identity and p.cxml_identity.domain == domain and p.cxml_identity.id == identity
+            ),
+            None,
+        )
+
+
+def load_partner_file(path: Path) -> PartnerDirectory:
+    try:
+        data = yaml.safe_load(path.read_text())
+        return PartnerDirectory.model_validate(data)
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigurationError(f"cannot read partner file {path}: {exc}") from exc
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigurationError(f"partner file {path} is not valid: {problems}") from exc

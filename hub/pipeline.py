@@ -1,0 +1,405 @@
+"""The flow of one file: receive -> split -> map -> decide -> post -> answer.
+
+`Hub.ingest` commits the file's bytes first, then runs it to a settled state. All ledger rows of
+one file (documents, events, exceptions, postings, outbox) are written in one transaction after
+its bytes; ERP postings are their own transactions, idempotent on `source_document`. So a crash
+anywhere leaves the file `received`, and `Hub.resume` runs it again: what reached the ERP is
+found there (a replay), nothing is posted twice.
+
+One document's failure never touches another: every document runs inside its own savepoint and
+anything unexpected becomes an exception in queue `internal` on that document alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection
+
+from hub.canonical import PurchaseOrder, Source
+from hub.config import Settings
+from hub.db import make_engine
+from hub.failpoints import failpoint
+from hub.errors import ConfigurationError, HubError, PermanentError, Problem, TransientError
+from hub.ledger.store import Ledger
+from hub.mapping import MappingEngine, load_mapping
+from hub.orders.allocation import OrderAllocator
+from hub.orders.booking import BookedLine, OrderBooking
+from hub.orders.decide import Hold, OrderDecision, decide_order
+from hub.partners import Partner, PartnerDirectory
+from hub.ports import OutboundMessage, ParsedDocument, ReadResult
+from hub.registry import Registry, load_registry
+from hub.rules.engine import RuleEngine, load_ruleset_dir
+
+log = logging.getLogger("hub.pipeline")
+
+# partner inbound kind prefix (partners.yaml `inbound: [csv-order]`) -> reader name
+READER_FOR_KIND = {"x12": "x12", "csv": "csv", "json": "json", "cxml": "xml", "xml": "xml"}
+
+
+@dataclass
+class DocumentReport:
+    """One line of `hub ingest --json`: where a document ended and why."""
+
+    file: str | None
+    partner: str | None
+    type: str | None
+    state: str
+    holds: list[str] = field(default_factory=list)
+    erp_ref: str | None = None
+    errors: list[str] = field(default_factory=list)
+    interchange_id: int | None = None
+    document_id: int | None = None
+    reference: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class _Counters:
+    """Per-partner control numbers inside the current ledger transaction."""
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
+
+    def next(self, partner_id: str, kind: str) -> int:
+        return Ledger.next_control_number(self.conn, partner_id, kind)
+
+
+class _Rejected(Exception):
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+
+
+class Hub:
+    def __init__(self, settings: Settings, registry: Registry | None = None):
+        self.settings = settings
+        self.registry = registry or load_registry()
+        self.ledger = Ledger(make_engine(settings.ledger_url))
+        self.erp_engine = make_engine(settings.erp_url)
+        self.erp = self.registry.erp("reference", self.erp_engine)
+        self.rules = RuleEngine(load_ruleset_dir(settings.rules_dir))
+        self.mapper = MappingEngine()
+
+    # -- entry points -----------------------------------------------------------------------------
+
+    def ingest_file(self, path: Path, partner_id: str | None = None, channel: str = "cli") -> list[DocumentReport]:
+        try:
+            size = path.stat().st_size
+            if size > self.settings.max_file_bytes:
+                return [DocumentReport(str(path), partner_id, None, "rejected", errors=[f"{path} is {size} bytes; the limit is {self.settings.max_file_bytes}"])]
+            raw = path.read_bytes()
+        except OSError as exc:
+            return [DocumentReport(str(path), partner_id, None, "rejected", errors=[f"cannot read {path}: {exc.strerror}"])]
+        return self.ingest_bytes(raw, str(path), partner_id, channel)
+
+    def ingest_bytes(self, raw: bytes, filename: str | None, partner_id: str | None, channel: str = "cli") -> list[DocumentReport]:
+        interchange_id, earlier = self.ledger.receive(raw, channel, filename, partner_id)
+        if earlier is not None:
+            message = f"the same bytes were received before as interchange {earlier}; not processed again"
+            return [DocumentReport(filename, partner_id, None, "duplicate", errors=[message], interchange_id=interchange_id)]
+        return self.process_interchange(interchange_id)
+
+    def resume(self) -> list[DocumentReport]:
+        """Run every file that was received but not settled (after a crash)."""
+        reports = []
+        for interchange_id in self.ledger.pending_interchanges():
+            reports += self.process_interchange(interchange_id)
+        return reports
+
+    # -- one file -----------------------------------------------------------------------------------
+
+    def process_interchange(self, interchange_id: int) -> list[DocumentReport]:
+        row = self.ledger.interchange(interchange_id)
+        partners = self.ledger.partner_directory()
+        hinted = partners.get(row.partner_id) if row.partner_id else None
+        ref = None
+        with self.ledger.engine.begin() as conn:
+            try:
+                if row.partner_id and hinted is None:
+                    raise _Rejected([Problem("unknown-partner", f"{row.partner_id} is not a trading partner")])
+                result = self._read(row.raw, hinted)
+                partner = self._identify(result, hinted, partners)
+                if result.format == "x12" and result.interchange_control:
+                    earlier = Ledger.claim_key(conn, f"isa:{partner.id}:{result.interchange_control}", interchange_id)
+                    if earlier is not None:
+                        Ledger.mark_interchange(conn, interchange_id, "duplicate", partner_id=partner.id, duplicate_of=earlier, control_number=result.interchange_control)
+                        Ledger.add_event(conn, interchange_id, None, "received", "duplicate", {"duplicate_of": earlier})
+                        message = f"interchange {result.interchange_control} from {partner.id} was received before (interchange {earlier}); not processed again"
+                        return [DocumentReport(row.filename, partner.id, None, "duplicate", errors=[message], interchange_id=interchange_id)]
+            except _Rejected as rejected:
+                return self._reject_interchange(conn, row, rejected.problems)
+            sender = ":".join(result.sender) if result.sender else None
+            Ledger.mark_interchange(conn, interchange_id, "received", partner_id=partner.id, format=result.format, control_number=result.interchange_control, sender=sender)
+            counters = _Counters(conn)
+            self._send(conn, self._acknowledgments(result, partner, partners, counters), interchange_id)
+            done = Ledger.settled_positions(conn, interchange_id)
+            reports = []
+            for parsed in result.documents:
+                if parsed.index in done:
+                    continue
+                if ref is None and not parsed.problems and not result.problems:
+                    ref = self.erp.reference_data()
+                reports.append(self._process_document(conn, row, result, parsed, partner, partners, ref, counters))
+            if result.problems and not result.documents:
+                reports += self._file_level_report(row, partner.id, result.problems)
+            status = "rejected" if result.problems and not result.documents else "processed"
+            Ledger.mark_interchange(conn, interchange_id, status, problems=[p.to_dict() for p in result.problems] or None)
+            Ledger.add_event(conn, interchange_id, None, "received", status)
+        self.deliver_outbox()
+        return reports
+
+    def _read(self, raw: bytes, hinted: Partner | None) -> ReadResult:
+        reader = self.registry.sniff(raw)
+        options = None
+        if hinted is not None:
+            kinds = [k.split("-", 1) for k in hinted.inbound]
+            names = {READER_FOR_KIND.get(prefix): doctype for prefix, doctype in kinds}
+            if reader is None or (reader.name not in names and reader.name != "x12"):
+                readers = [n for n in names if n and n != "x12"]
+                if len(readers) != 1:
+                    raise _Rejected([Problem("unknown-format", f"the file is not in a format {hinted.id} sends ({', '.join(hinted.inbound)})")])
+                reader = self.registry.reader(readers[0])
+            if reader.name != "x12":
+                try:
+                    options = self._mapping(hinted.id, names[reader.name]).source
+                except ConfigurationError as exc:
+                    raise _Rejected([Problem("no-mapping", str(exc))]) from exc
+        if reader is None:
+            head = raw[:40].decode("latin-1", "replace").replace("\n", " ")
+            raise _Rejected([Problem("unknown-format", f"the file is not X12, CSV, JSON or XML (it starts {head!r}); CSV and JSON files need --partner")])
+        return reader.read(raw, options)
+
+    @staticmethod
+    def _identify(result: ReadResult, hinted: Partner | None, partners: PartnerDirectory) -> Partner:
+        found = None
+        if result.sender and result.format == "x12":
+            found = partners.by_x12_sender(*result.sender)
+            if found is None:
+                raise _Rejected([Problem("unknown-sender", f"sender {result.sender[0]}:{result.sender[1]} (ISA05/ISA06) is not a trading partner")] + result.problems)
+        elif result.sender and result.format == "xml":
+            found = partners.by_cxml_sender(*result.sender)
+            if found is None and hinted is None:
+                raise _Rejected([Problem("unknown-sender", f"cXML sender {result.sender[0]}:{result.sender[1]} (Header/From/Credential) is not a trading partner")])
+        if found and hinted and found.id != hinted.id:
+            raise _Rejected([Problem("wrong-sender", f"the file says it is from {found.id} but was dropped off for {hinted.id}")])
+        partner = found or hinted
+        if partner is None:
+            problems = result.problems or [Problem("unknown-sender", f"a {result.format.upper()} file does not name its sender; ingest it with --partner")]
+            raise _Rejected(problems)
+        if not partner.enabled:
+            raise _Rejected([Problem("partner-disabled", f"partner {partner.id} is disabled")])
+        return partner
+
+    def _acknowledgments(self, result: ReadResult, partner: Partner, partners: PartnerDirectory, counters: _Counters) -> list[OutboundMessage]:
+        acknowledger = self.registry.acknowledgers.get(result.format)
+        if acknowledger is None:
+            return []
+        return acknowledger.acknowledge(result, partner, partners.self_, counters)
+
+    def _reject_interchange(self, conn: Connection, row, problems: list[Problem]) -> list[DocumentReport]:
+        Ledger.mark_interchange(conn, row.id, "rejected", problems=[p.to_dict() for p in problems])
+        Ledger.add_event(conn, row.id, None, "received", "rejected", {"problems": [p.describe() for p in problems]})
+        return self._file_level_report(row, row.partner_id, problems)
+
+    @staticmethod
+    def _file_level_report(row, partner_id: str | None, problems: list[Problem]) -> list[DocumentReport]:
+        return [DocumentReport(row.filename, partner_id, None, "rejected", errors=[p.describe() for p in problems], interchange_id=row.id)]
+
+    # -- one document -----------------------------------------------------------------------------------
+
+    def _process_document(self, conn, row, result: ReadResult, parsed: ParsedDocument, partner: Partner, partners, ref, counters) -> DocumentReport:
+        doc = _DocumentRun(conn, row, parsed, partner)
+        try:
+            with conn.begin_nested():
+                self._run_document(doc, result, partner, partners, ref, counters)
+        except Exception as exc:  # one document's failure must not touch the others
+            log.exception("document %s of interchange %s failed", parsed.index, row.id)
+            with conn.begin_nested():
+                doc = _DocumentRun(conn, row, parsed, partner)
+                doc.hold([Hold("INTERNAL_ERROR", "internal", f"the hub failed on this document: {type(exc).__name__}: {exc}")])
+        return doc.report()
+
+    def _run_document(self, doc: "_DocumentRun", result: ReadResult, partner: Partner, partners, ref, counters) -> None:
+        parsed = doc.parsed
+        if result.problems or parsed.problems:
+            return doc.reject(list(dict.fromkeys(result.problems + parsed.problems)))
+        doctype = parsed.doc_type
+        if result.format == "x12" and f"x12-{doctype}" not in partner.inbound:
+            return doc.reject([Problem("not-expected", f"{partner.id} is not set up to send X12 {doctype} (it sends {', '.join(partner.inbound)})")])
+        doc.advance("parsed")
+        source = Source(
+            partner_id=partner.id,
+            channel=doc.row.channel,
+            filename=doc.row.filename,
+            interchange_id=doc.row.id,
+            interchange_control=result.interchange_control,
+            group_control=parsed.control.get("group_control"),
+            set_control=parsed.control.get("set_control"),
+            version=parsed.control.get("version"),
+        )
+        try:
+            mapping = self._mapping(partner.id, doctype)
+        except ConfigurationError as exc:
+            return doc.hold([Hold("NO_MAPPING", "integration", str(exc))])
+        canonical, problems = self.mapper.map(parsed, mapping, source)
+        if problems:
+            return doc.reject(problems)
+        doc.advance("mapped", canonical=canonical.model_dump(mode="json"), reference=getattr(canonical, "po_number", None), detail={"mapping": mapping.name, "version": mapping.digest[:12]})
+        if not isinstance(canonical, PurchaseOrder):
+            return doc.hold([Hold("NOT_SUPPORTED", "integration", f"{canonical.doc_type} documents are not processed yet")])
+        self._book_order(doc, canonical, partner, partners, ref, counters)
+
+    def _book_order(self, doc: "_DocumentRun", order: PurchaseOrder, partner: Partner, partners, ref, counters) -> None:
+        if not partner.erp_ref:
+            return doc.hold([Hold("NO_ERP_CUSTOMER", "integration", f"partner {partner.id} has no erp_ref (ERP customer id)")])
+        decision = decide_order(order, partner.erp_ref, doc.source_document, ref, self.erp, self.rules)
+        if decision.problems:
+            return doc.reject(decision.problems)
+        doc.advance("decided", decisions=[d.trace() for d in decision.trace], total=str(decision.draft.total) if decision.draft else None)
+        if decision.draft is None:
+            return doc.hold(decision.holds)
+        allocator = None
+        if decision.draft.status == "BOOKED":
+            allocator = OrderAllocator(self.rules, ref.customers[partner.erp_ref], ref.warehouses, decision.needs)
+        try:
+            posted = self.erp.post_sales_order(decision.draft, allocator, on_attempt=doc.postings.append)
+        except PermanentError as exc:
+            doc.record_postings("reference-erp", decision.draft.total)
+            return doc.hold([Hold("ERP_REJECTED", "erp", str(exc))])
+        except TransientError as exc:
+            doc.record_postings("reference-erp", decision.draft.total)
+            return doc.hold([Hold("ERP_UNAVAILABLE", "erp", f"the ERP could not be reached after retries: {exc}")])
+        failpoint("after-erp-post")
+        doc.record_postings("reference-erp", decision.draft.total, posted.order_id)
+        if allocator is not None:
+            doc.add_decisions([d.trace() for d in allocator.decisions])
+        holds = _holds_after_posting(decision, allocator, posted.hold_codes)
+        doc.erp_ref = posted.order_id
+        if posted.status == "HOLD":
+            return doc.hold(holds, posted=True)
+        doc.advance("posted", erp_ref=posted.order_id)
+        if partner.wants("x12-855") and order.source.version:
+            writer = self.registry.order_response_writers.get("x12")
+            booking = _booking(order, decision, posted)
+            message = writer.order_response(order, booking, partner, partners.self_, counters)
+            message.document_id = doc.document_id
+            self._send(doc.conn, [message], doc.row.id)
+            doc.advance("answered", detail={"sent": message.filename})
+
+    # -- helpers ------------------------------------------------------------------------------------------
+
+    def _mapping(self, partner_id: str, doctype: str):
+        return load_mapping(self.settings.mappings_dir, partner_id, doctype)
+
+    @staticmethod
+    def _send(conn: Connection, messages: list[OutboundMessage], interchange_id: int) -> None:
+        for m in messages:
+            Ledger.add_outbox(conn, partner_id=m.partner_id, kind=m.kind, interchange_id=interchange_id, document_id=m.document_id, filename=m.filename, content=m.content, control_number=m.interchange_control)
+
+    def deliver_outbox(self) -> None:
+        """Put committed outbound files into `<data dir>/outbox/<partner>/` (atomically)."""
+        for row in self.ledger.pending_outbox():
+            folder = self.settings.outbox_dir / row.partner_id
+            folder.mkdir(parents=True, exist_ok=True)
+            temporary = folder / f".{row.filename}.part"
+            temporary.write_bytes(row.content)
+            os.replace(temporary, folder / row.filename)
+            self.ledger.mark_outbox(row.id, "ready")
+
+
+def _holds_after_posting(decision: OrderDecision, allocator: OrderAllocator | None, erp_codes: list[str]) -> list[Hold]:
+    """The holds the ERP order carries, with the queue and words of the rule that set each."""
+    known = {h.code: h for h in decision.holds}
+    for d in allocator.decisions if allocator else []:
+        if d.action.name == "hold":
+            known.setdefault(d.action.args[0], Hold(d.action.args[0], d.action.args[1], "not enough stock to fill the order, and the customer takes no backorders"))
+    return [known.get(code) or Hold(code, "allocation" if code.startswith("ALLOCATION") else "customer-service", f"the ERP order carries hold {code}") for code in erp_codes]
+
+
+def _booking(order: PurchaseOrder, decision: OrderDecision, posted) -> OrderBooking:
+    backordered = posted.allocation.backordered if posted.allocation else {}
+    drafts = {line.line_no: line for line in decision.draft.lines}
+    lines = []
+    for line in order.lines:
+        draft = drafts[line.line_no]
+        item = line.item.model_copy(update={"sku": draft.sku})
+        lines.append(BookedLine(line.line_no, item, line.uom, line.quantity, draft.unit_price, line.unit_price, backordered.get(line.line_no, 0)))
+    return OrderBooking(posted.order_id, order.po_number, order.order_date, lines)
+
+
+class _DocumentRun:
+    """One document's row in the ledger, advanced state by state with an event per transition."""
+
+    def __init__(self, conn: Connection, row, parsed: ParsedDocument, partner: Partner):
+        self.conn = conn
+        self.row = row
+        self.parsed = parsed
+        self.partner = partner
+        self.state = "received"
+        self.holds: list[str] = []
+        self.errors: list[str] = []
+        self.erp_ref: str | None = None
+        self.reference: str | None = None
+        self.postings: list = []
+        self._decisions: list = []
+        self.document_id = Ledger.add_document(
+            conn,
+            interchange_id=row.id,
+            position=parsed.index,
+            partner_id=partner.id,
+            doc_type=parsed.doc_type,
+            group_control=parsed.control.get("group_control"),
+            set_control=parsed.control.get("set_control"),
+            state="received",
+        )
+        Ledger.add_event(conn, row.id, self.document_id, None, "received")
+
+    @property
+    def source_document(self) -> str:
+        """The document's identity in the ERP: stable across reruns of the same stored file."""
+        return f"hub:{self.row.id}:{self.parsed.index}"
+
+    def advance(self, state: str, detail: Any = None, **values: Any) -> None:
+        if "reference" in values:
+            self.reference = values["reference"]
+        if "decisions" in values:
+            self._decisions = values["decisions"]
+        Ledger.update_document(self.conn, self.document_id, state=state, **values)
+        Ledger.add_event(self.conn, self.row.id, self.document_id, self.state, state, detail)
+        self.state = state
+
+    def add_decisions(self, decisions: list) -> None:
+        self._decisions = self._decisions + decisions
+        Ledger.update_document(self.conn, self.document_id, decisions=self._decisions)
+
+    def reject(self, problems: list[Problem]) -> None:
+        self.errors = [p.describe() for p in problems]
+        self.advance("rejected", detail={"problems": self.errors}, problems=[p.to_dict() for p in problems])
+
+    def hold(self, holds: list[Hold], posted: bool = False) -> None:
+        self.holds = list(dict.fromkeys(h.code for h in holds))
+        self.errors = [f"{h.code}: {h.message}" for h in holds]
+        for h in holds:
+            Ledger.open_exception(self.conn, self.document_id, h.code, h.queue, h.message)
+        self.advance("held", detail={"holds": self.holds, "posted": posted}, holds=self.holds, erp_ref=self.erp_ref)
+
+    def record_postings(self, target: str, amount, erp_ref: str | None = None) -> None:
+        Ledger.add_postings(
+            self.conn,
+            [
+                {"document_id": self.document_id, "target": target, "attempt": a.attempt, "outcome": a.outcome, "erp_ref": erp_ref if a.outcome in ("posted", "replayed") else None,
+                 "rows": a.rows, "amount": str(amount), "error": a.error, "duration_ms": a.duration_ms}
+                for a in self.postings
+            ],
+        )
+
+    def report(self) -> DocumentReport:
+        return DocumentReport(
+            self.row.filename, self.partner.id, self.parsed.doc_type, self.state, self.holds, self.erp_ref, self.errors,
+            self.row.id, self.document_id, self.reference,
+        )

@@ -1,0 +1,73 @@
+"""Shared fixtures: a freshly seeded hub per test, on SQLite and (when the test command started
+one, HUB_TEST_PG_URL) on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIO = ROOT / "samples" / "scenario"
+DOCUMENTS = SCENARIO / "documents"
+SHARED = ROOT.parent / "shared"
+PG_URL = os.environ.get("HUB_TEST_PG_URL")
+
+BACKENDS = ["sqlite"] + (["postgres"] if PG_URL else [])
+
+
+def _pg_database(base_url: str, prefix: str):
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(f"{base_url}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+
+    def drop():
+        admin = create_engine(f"{base_url}/postgres", isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return f"{base_url}/{name}", drop
+
+
+@pytest.fixture(params=BACKENDS)
+def settings(request, tmp_path, monkeypatch):
+    """Settings for a fresh data dir; ledger and ERP on the parametrized backend."""
+    from hub.config import Settings
+
+    for var in ("HUB_DATABASE_URL", "HUB_ERP_DATABASE_URL", "HUB_DATA_DIR"):
+        monkeypatch.delenv(var, raising=False)
+    values = {"data_dir": tmp_path / "var"}
+    drops = []
+    if request.param == "postgres":
+        values["database_url"], drop_ledger = _pg_database(PG_URL, "ledger")
+        values["erp_database_url"], drop_erp = _pg_database(PG_URL, "erp")
+        drops += [drop_ledger, drop_erp]
+    yield Settings(**values)
+    for drop in drops:
+        drop()
+
+
+@pytest.fixture
+def hub(settings):
+    """A hub initialised and seeded with the reference scenario."""
+    from hub.cli import initialise
+    from hub.pipeline import Hub
+
+    initialise(settings, SCENARIO)
+    instance = Hub(settings)
+    yield instance
+    instance.ledger.engine.dispose()
+    instance.erp_engine.dispose()
+
+
+@pytest.fixture
+def erp(hub):
+    """A connection to the hub's ERP database, for asserting rows."""
+    with hub.erp_engine.connect() as conn:
+        yield conn

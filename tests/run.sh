@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The whole test suite from a bare machine: makes .venv, installs the project with its test
+# extras, starts a throwaway PostgreSQL on loopback (installing Debian's package if missing),
+# runs every test on SQLite and PostgreSQL, and stops the cluster. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e '.[test]'
+
+pgdir=$(mktemp -d /tmp/hub-pg.XXXXXX)
+chmod 755 "$pgdir"
+cleanup() { bash tests/pg.sh stop "$pgdir" >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+HUB_TEST_PG_URL=$(bash tests/pg.sh start "$pgdir")
+export HUB_TEST_PG_URL
+echo "PostgreSQL for the tests: $HUB_TEST_PG_URL"
+
+.venv/bin/python -m pytest -q -p no:cacheprovider "$@"

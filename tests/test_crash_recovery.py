@@ -1,0 +1,51 @@
+"""Idempotency under crashes: the process dies between the ERP write and the ledger update;
+`hub resume` finishes the file and the ERP still holds exactly one order."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from sqlalchemy import text
+
+from hub.failpoints import EXIT_CODE
+from tests.conftest import DOCUMENTS
+
+
+def _hub(settings, *args, **env):
+    environment = {**os.environ, "HUB_DATA_DIR": str(settings.data_dir), **env}
+    if settings.database_url:
+        environment["HUB_DATABASE_URL"] = settings.database_url
+        environment["HUB_ERP_DATABASE_URL"] = settings.erp_database_url
+    return subprocess.run([sys.executable, "-m", "hub.cli", *args], env=environment, capture_output=True, text=True, timeout=120)
+
+
+def test_crash_after_erp_post_then_resume_posts_once(hub, settings):
+    sample = DOCUMENTS / "summit-850-booked.edi"
+    crashed = _hub(settings, "ingest", str(sample), HUB_FAILPOINT="after-erp-post")
+    assert crashed.returncode == EXIT_CODE, crashed.stderr
+
+    with hub.erp_engine.connect() as erp:
+        assert erp.execute(text("SELECT count(*) FROM sales_orders WHERE customer_po = 'SUM-PO-1001'")).scalar() == 1
+    with hub.ledger.engine.connect() as ledger:
+        assert ledger.execute(text("SELECT status FROM interchanges")).scalar() == "received"
+        assert ledger.execute(text("SELECT count(*) FROM documents")).scalar() == 0
+
+    resumed = _hub(settings, "resume", "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    assert '"state": "answered"' in resumed.stdout
+
+    with hub.erp_engine.connect() as erp:
+        orders = erp.execute(text("SELECT order_id FROM sales_orders WHERE customer_po = 'SUM-PO-1001'")).scalars().all()
+        allocated = erp.execute(text("SELECT allocated FROM inventory WHERE warehouse = 'DAL' AND sku = 'HS-2001'")).scalar()
+    assert len(orders) == 1
+    assert allocated == 12  # allocated once, not twice
+    with hub.ledger.engine.connect() as ledger:
+        outcomes = ledger.execute(text("SELECT outcome FROM postings")).scalars().all()
+        erp_ref = ledger.execute(text("SELECT erp_ref FROM documents")).scalar()
+    assert outcomes == ["replayed"]
+    assert erp_ref == orders[0]
+
+    again = _hub(settings, "resume")
+    assert "nothing to resume" in again.stdout
