@@ -46,6 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--data-dir", type=Path, help="where to put the demo (default: $HUB_DATA_DIR or ./var)")
     demo.set_defaults(run=cmd_demo)
 
+    serve = sub.add_parser("serve", help="run the hub: the HTTP API on the embedded default, seeded with the demo data on first start")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(run=cmd_serve)
+
     status = sub.add_parser("status", help="documents per state and open exceptions per queue")
     status.set_defaults(run=cmd_status)
     return parser
@@ -148,6 +153,20 @@ def cmd_demo(args) -> int:
     print()
     _print_status(hub.ledger)
     print(f"\noutbound files are in {settings.outbox_dir}/<partner>/")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    import uvicorn
+
+    from hub.api import create_app
+
+    settings = Settings()
+    first_start = not settings.database_url and not (settings.data_dir / "ledger.sqlite").exists()
+    for line in initialise(settings, DEMO_SEED if first_start else None):
+        print(line)
+    print(f"HTTP API on http://{args.host}:{args.port} (documents: /v1/documents, exceptions: /v1/exceptions, OpenAPI: /docs)")
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
     return 0
 
 

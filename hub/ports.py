@@ -40,7 +40,7 @@ class ReadResult:
     problems: list[Problem] = field(default_factory=list)  # file-level: nothing inside is usable
     sender: tuple[str, str] | None = None  # (qualifier, id) when the envelope names the sender
     interchange_control: str | None = None  # ISA13
-    envelope: Any = None  # the format's own envelope object, handed back to its acknowledger
+    envelope: Any = None  # the format's own envelope objects (X12: every interchange in the file), for its acknowledger
 
 
 @runtime_checkable

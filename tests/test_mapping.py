@@ -7,14 +7,17 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import jmespath
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from adapters.delimited.reader import DelimitedReader
 from adapters.jsondoc.reader import JsonReader
 from adapters.xmldoc.reader import CxmlReader
 from hub.canonical import ItemIds, Source
 from hub.errors import ConfigurationError
-from hub.mapping import MappingEngine, compile_mapping, load_mapping
+from hub.mapping import MappingEngine, compile_mapping, engine, load_mapping
 from hub.ports import ParsedDocument
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -324,3 +327,21 @@ def test_extends_cycle_and_escape(mappings: Path):
     write(mappings / "P-Z" / "850.yaml", "extends: ../../etc/passwd\n")
     with pytest.raises(ConfigurationError, match="not a mapping file under"):
         load_mapping(mappings, "P-Z", "850")
+
+
+# ---------------------------------------------------------------------------------------------
+# The precompiled fast path gives exactly what JMESPath gives
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.sampled_from(["", "x", "EA"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(["a", "b", "c"]), inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(value=_json, expr=st.sampled_from(["a", "a.b", "a[0]", "a[-1].b", "a[1].b.c", "[0].a", "a.[b, c]", "a[0].[b, c.a]", "@"]))
+def test_fast_paths_match_jmespath(value, expr: str):
+    parsed = jmespath.compile(expr)
+    assert engine._getter(parsed.parsed)(value) == parsed.search(value)

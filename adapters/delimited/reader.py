@@ -61,7 +61,8 @@ class DelimitedReader:
         if result.problems:
             return result
         if not rows:
-            result.problems.append(Problem("csv:empty", "the file has a header but no order rows", Location(line=records[0][0])))
+            message = "the file has a header but no order rows"
+            result.problems.append(Problem("csv:empty", message, Location(line=records[0][0])))
             return result
         groups = _group(rows, group_by, result.problems)
         if result.problems:
@@ -100,7 +101,8 @@ def _records(text: str, delimiter: str, problems: list[Problem]) -> list[tuple[i
                 records.append((start, fields))
             start = reader.line_num + 1
     except csv.Error as exc:
-        problems.append(Problem("csv:syntax", f"line {reader.line_num} is not valid CSV: {exc}", Location(line=reader.line_num)))
+        message = f"line {reader.line_num} is not valid CSV: {exc}"
+        problems.append(Problem("csv:syntax", message, Location(line=reader.line_num)))
         return None
     return records
 
@@ -110,7 +112,8 @@ def _header(record: tuple[int, list[str]], required: list[str], problems: list[P
     names = [name.strip() for name in fields]
     found = ", ".join(names)
     for name in sorted({n for n in names if names.count(n) > 1}):
-        problems.append(Problem("csv:column", f"column {name!r} appears more than once in the header (line {line})", Location(line=line, element=name)))
+        message = f"column {name!r} appears more than once in the header (line {line})"
+        problems.append(Problem("csv:column", message, Location(line=line, element=name)))
     for name in required:
         if name not in names:
             message = f"column {name!r} is missing from the header (line {line}); found: {found}"

@@ -56,6 +56,8 @@ def _load_table(conn: Connection, table: Table, path: Path) -> int:
             raise ConfigurationError(f"{path.name}: {table.name} has no column {', '.join(bad)}", Location(line=1))
         count = 0
         for raw in reader:
+            if None in raw:  # DictReader's key for values beyond the header
+                raise ConfigurationError(f"{path.name}: more values than columns", Location(line=reader.line_num))
             row = {name: _convert(table.c[name], value, path, reader.line_num) for name, value in raw.items()}
             try:
                 conn.execute(table.insert().values(row))

@@ -59,13 +59,16 @@ class JsonReader:
 def _parse(raw: bytes, max_depth: int, problems: list[Problem]) -> Any:
     too_deep = f"the JSON nests objects and arrays more than {max_depth} levels deep"
     try:
-        data = json.loads(raw.removeprefix(_BOM), parse_float=Decimal, parse_constant=_no_constant)
+        data = json.loads(raw.decode("utf-8-sig"), parse_float=Decimal, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         message = f"the file is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
         problems.append(Problem("json:syntax", message, Location(line=exc.lineno, column=exc.colno)))
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
-        message = f"the file is not UTF-8 text: the byte at offset {exc.start} (line {line}) is not valid UTF-8"
+        message = (
+            f"the file is not UTF-8 text: byte 0x{raw[exc.start]:02X} at byte offset {exc.start}"
+            f" (line {line}) is not valid UTF-8"
+        )
         problems.append(Problem("json:encoding", message, Location(line=line)))
     except RecursionError:
         problems.append(Problem("json:depth", too_deep))

@@ -89,12 +89,12 @@ def group_acknowledgment(group: FunctionalGroup, interchange_ok: bool, component
 
 class X12Acknowledger:
     def acknowledge(self, result: ReadResult, partner, our_identity, numbers: ControlNumbers) -> list[OutboundMessage]:
-        interchange: Interchange | None = result.envelope
-        if interchange is None or partner is None:
+        if partner is None:
             return []
         when = datetime.now(UTC)
         messages = []
-        for group in interchange.groups:
+        interchanges: list[Interchange] = result.envelope or []
+        for interchange, group in ((i, g) for i in interchanges for g in i.groups):
             kind, body = group_acknowledgment(group, not interchange.problems, interchange.delimiters.component)
             envelope = Envelope(
                 sender=(our_identity.isa.qualifier, our_identity.isa.id),

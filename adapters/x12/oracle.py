@@ -37,7 +37,7 @@ class SetFindings:
 
 @dataclass(slots=True)
 class OracleResult:
-    sets: dict[str, SetFindings] = field(default_factory=dict)  # by ST02 (last one wins on duplicates)
+    sets: list[SetFindings] = field(default_factory=list)  # in file order
     skipped: str | None = None  # why pyx12 was not run or did not finish
 
 
@@ -64,7 +64,8 @@ def findings_of(ts: TransactionSet, version: str) -> SetFindings:
     locations = set()
     for problem in ts.problems:
         loc = problem.location
-        if not problem.code.startswith(("seg:", "ele:")) or loc.segment_position is None:
+        if not problem.code.startswith(("seg:", "ele:")) or loc.segment_position is None \
+                or loc.segment_id in ("ST", "SE"):
             continue
         element = loc.element
         if problem.code == "ele:3" or element in composites or not element:
@@ -199,8 +200,8 @@ def _validate(text: str):
     return errh
 
 
-def _collect(errh) -> dict[str, SetFindings]:
-    sets = {}
+def _collect(errh) -> list[SetFindings]:
+    sets = []
     for isa in errh.children:
         for gs in isa.children:
             for st in gs.children:
@@ -212,5 +213,5 @@ def _collect(errh) -> dict[str, SetFindings]:
                         if ele.errors:
                             locations.add((seg.seg_count, ele.ele_pos, ele.subele_pos))
                 control = st.trn_set_control_num.strip()
-                sets[control] = SetFindings(control, st.ack_code == "A", frozenset(locations))
+                sets.append(SetFindings(control, st.ack_code == "A", frozenset(locations)))
     return sets

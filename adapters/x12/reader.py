@@ -30,7 +30,7 @@ class X12Reader:
     def read(self, raw: bytes, options: dict[str, Any] | None = None) -> ReadResult:
         interchanges = parse_interchanges(raw)
         first = interchanges[0]
-        result = ReadResult(format="x12", envelope=first if len(interchanges) == 1 else interchanges)
+        result = ReadResult(format="x12", envelope=interchanges)
         if first.isa.elements:
             result.sender = first.sender
             result.interchange_control = first.control

@@ -248,30 +248,38 @@ class _SetValidator:
         if len(values) > len(rules):
             self._add("ele:3", f"segment {seg.id} has {len(values)} elements; at most {len(rules)} are defined",
                       seg, position, f"{seg.id}{len(rules) + 1:02d}")
-        for index, erule in enumerate(rules):
-            value = values[index] if index < len(values) else ""
-            key = f"{seg.id}{index + 1:02d}"
+        component = self.component
+        for erule, value in zip(rules, values):
+            if not value:
+                if erule.usage == "R":
+                    self._missing_element(erule, seg, position)
+                continue
             if erule.components is not None:
-                parts = value.split(self.component) if value else []
-                if value:
-                    record[key] = parts
+                parts = value.split(component)
+                record[erule.ref] = parts
                 self._composite(erule, parts, seg, position)
+                continue
+            record[erule.ref] = value
+            if component in value:
+                self._add("ele:6", f"{erule.ref} ({erule.name}) holds the component separator "
+                                   f"'{component}' but is not a composite", seg, position, erule.ref)
             else:
-                if value:
-                    record[key] = value
-                if self.component in value:
-                    self._add("ele:6", f"{erule.ref} ({erule.name}) holds the component separator "
-                                       f"'{self.component}' but is not a composite", seg, position, erule.ref)
-                else:
-                    self._simple(erule, value, seg, position, erule.ref, in_composite=None)
+                self._simple(erule, value, seg, position, erule.ref, in_composite=None)
+        for erule in rules[len(values):]:
+            if erule.usage == "R":
+                self._missing_element(erule, seg, position)
         for index in range(len(rules), len(values)):
             if values[index]:
                 record[f"{seg.id}{index + 1:02d}"] = values[index]
 
+    def _missing_element(self, rule: ElementRule, seg: Segment, position: int) -> None:
+        what = "composite" if rule.components is not None else "element"
+        self._add("ele:1", f"mandatory {what} {rule.ref} ({rule.name}) is missing", seg, position, rule.ref)
+
     def _composite(self, rule: ElementRule, parts: list[str], seg: Segment, position: int) -> None:
         if not any(parts):
             if rule.usage == "R":
-                self._add("ele:1", f"mandatory composite {rule.ref} ({rule.name}) is missing", seg, position, rule.ref)
+                self._missing_element(rule, seg, position)
             return
         if rule.usage == "N":
             self._add("ele:10", f"composite {rule.ref} ({rule.name}) is not used", seg, position, rule.ref)

@@ -18,6 +18,7 @@ the hub matches against partners.yaml `cxml_identity`. Only OrderRequest is supp
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from lxml import etree
@@ -28,6 +29,7 @@ from hub.ports import ParsedDocument, ReadResult
 _BOM = b"\xef\xbb\xbf"
 MAX_BYTES = 10 * 1024 * 1024
 MAX_DEPTH = 100
+_POSITION = re.compile(r", line \d+, column \d+$")
 
 
 class _TooDeep(Exception):
@@ -96,8 +98,8 @@ def _entities_problem(line: int | None) -> Problem:
 
 
 def _reason(exc: etree.XMLSyntaxError) -> str:
-    last = exc.error_log.last_error
-    return (last.message if last is not None else str(exc)).strip()
+    """libxml2's message for the first error, without the position lxml appends to it."""
+    return _POSITION.sub("", str(exc.msg or exc)).strip()
 
 
 def _element(element: etree._Element, depth: int, max_depth: int) -> dict[str, Any]:
@@ -122,7 +124,8 @@ def _local(name: str) -> str:
 def _check_order_request(root: etree._Element, tree: dict[str, Any], problems: list[Problem]) -> bool:
     name = _local(root.tag)
     if name != "cXML":
-        problems.append(Problem("xml:type", f"the root element is <{name}>; the hub reads cXML documents (<cXML>)", Location(line=root.sourceline)))
+        message = f"the root element is <{name}>; the hub reads cXML documents (<cXML>)"
+        problems.append(Problem("xml:type", message, Location(line=root.sourceline)))
         return False
     request = (tree.get("Request") or [None])[0]
     if request is None:

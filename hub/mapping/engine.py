@@ -39,7 +39,9 @@ become problems too.
 
 Speed: expressions that are plain paths (fields, indexes, a final multi-select list: the common
 case) run as precompiled Python lookups with JMESPath's semantics; any other expression runs on
-one shared JMESPath interpreter. Nothing is copied from the tree.
+one shared JMESPath interpreter. Reading JMESPath's parsed tree is reading an implementation
+detail: a shape the fast path does not know falls back to the interpreter, and a test holds the
+fast path to the interpreter's results. Nothing is copied from the tree.
 """
 
 from __future__ import annotations
@@ -88,7 +90,7 @@ class _Value:
         except JMESPathError as exc:
             problems.append(self._problem(ctx, prefix, "map:invalid", f"{self.target}: {self.expr} failed: {exc}"))
             return
-        if raw is None or raw == "" or raw == []:
+        if raw is None or (not raw and (raw == "" or raw == [])):  # 0 is a value
             if self.has_default:
                 out[self.target] = self.default
             elif not self.optional:
@@ -288,7 +290,8 @@ def compile_mapping(spec: dict[str, Any], name: str, digest: str = "") -> Mappin
     errors: list[str] = []
     unknown = set(spec) - {"document", "source", "fields", "tables"}
     if unknown:
-        errors.append(f"unknown top-level key(s) {', '.join(sorted(unknown))} (known: document, source, fields, tables, extends)")
+        known = "document, source, fields, tables, extends"
+        errors.append(f"unknown top-level key(s) {', '.join(sorted(unknown))} (known: {known})")
     document = spec.get("document")
     model = DOCUMENT_MODELS.get(document) if isinstance(document, str) else None
     if model is None:
@@ -340,7 +343,9 @@ def _compile_nested(target, spec, submodel, where, path, tables, errors) -> _Lis
     if "each" not in spec:
         return _Object(target, fields)
     compiled = _compile_expr(spec["each"], f"{where} (each)", errors)
-    return None if compiled is None else _List(target, compiled[0], _brief(spec["each"]), fields, bool(spec.get("optional")))
+    if compiled is None:
+        return None
+    return _List(target, compiled[0], _brief(spec["each"]), fields, bool(spec.get("optional")))
 
 
 def _compile_value(target: str, spec: Any, where: str, tables: dict, errors: list[str]) -> Any:
@@ -375,7 +380,8 @@ def _compile_value(target: str, spec: Any, where: str, tables: dict, errors: lis
         if compiled is None:
             return None
         (getter, parent), expr = compiled, _brief(spec["expr"])
-    return _Value(target, getter, parent, expr, transform, bool(spec.get("optional")), spec.get("default"), "default" in spec)
+    optional, default = bool(spec.get("optional")), spec.get("default")
+    return _Value(target, getter, parent, expr, transform, optional, default, "default" in spec)
 
 
 def _submodel(annotation: Any) -> type[BaseModel] | None:
@@ -422,7 +428,8 @@ def _validation_problems(exc: ValidationError, fields: tuple, tree: Any, known: 
             message = f"{element} is missing"
         else:
             message = f"{element} {_show(error.get('input'))} is not valid: {error['msg']}"
-        problems.append(Problem("map:invalid", message, Location(element=element, line=_line_at(error["loc"], fields, tree))))
+        where = Location(element=element, line=_line_at(error["loc"], fields, tree))
+        problems.append(Problem("map:invalid", message, where))
     return problems
 
 

@@ -58,29 +58,30 @@ def _strip(value: Any) -> str:
 
 
 def _decimal(value: Any) -> Decimal:
-    if isinstance(value, Decimal) and value.is_finite():
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, str):
+        if _DECIMAL.fullmatch(text := value.strip()):
+            return Decimal(text)
+    elif isinstance(value, Decimal):
+        if value.is_finite():
+            return value
+    elif isinstance(value, int) and not isinstance(value, bool):
         return Decimal(value)
-    if isinstance(value, float) and math.isfinite(value):
+    elif isinstance(value, float) and math.isfinite(value):
         return Decimal(str(value))
-    if isinstance(value, str) and _DECIMAL.fullmatch(text := value.strip()):
-        return Decimal(text)
     raise ValueRejected("a decimal number")
 
 
 def _int(value: Any) -> int:
-    if isinstance(value, bool):
-        raise ValueRejected("a whole number")
-    if isinstance(value, int):
+    if isinstance(value, str):
+        if _WHOLE.fullmatch(text := value.strip()):
+            return int(text)
+    elif isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, float) and value.is_integer():
+    elif isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+    elif isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
         if value.adjusted() < _MAX_DIGITS:  # never build a million-digit int from "1E+1000000"
             return int(value)
-    elif isinstance(value, str) and _WHOLE.fullmatch(text := value.strip()):
-        return int(text)
     raise ValueRejected("a whole number")
 
 
