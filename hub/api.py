@@ -24,6 +24,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     engine = make_engine(settings.ledger_url)
     app = FastAPI(title="Partner hub", version="0.1.0", description="Integration hub and EDI gateway for wholesale distributors.")
+    app.state.engine = engine
 
     @app.exception_handler(HTTPException)
     async def problem(_request: Request, exc: HTTPException):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from sqlalchemy import Connection
 from hub.canonical import PurchaseOrder, Source
 from hub.config import Settings
 from hub.db import make_engine
+from hub.document_run import DocumentReport, DocumentRun, LedgerBatch
 from hub.failpoints import failpoint
 from hub.errors import ConfigurationError, HubError, PermanentError, Problem, TransientError
 from hub.ledger.store import Ledger
@@ -38,26 +38,8 @@ from hub.rules.engine import RuleEngine, load_ruleset_dir
 log = logging.getLogger("hub.pipeline")
 
 # partner inbound kind prefix (partners.yaml `inbound: [csv-order]`) -> reader name
+BATCH_ROWS = 5000  # events buffered before they are written (bounds memory on large files)
 READER_FOR_KIND = {"x12": "x12", "csv": "csv", "json": "json", "cxml": "xml", "xml": "xml"}
-
-
-@dataclass
-class DocumentReport:
-    """One line of `hub ingest --json`: where a document ended and why."""
-
-    file: str | None
-    partner: str | None
-    type: str | None
-    state: str
-    holds: list[str] = field(default_factory=list)
-    erp_ref: str | None = None
-    errors: list[str] = field(default_factory=list)
-    interchange_id: int | None = None
-    document_id: int | None = None
-    reference: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class _Counters:
@@ -136,7 +118,8 @@ class Hub:
             sender = ":".join(result.sender) if result.sender else None
             Ledger.mark_interchange(conn, interchange_id, "received", partner_id=partner.id, format=result.format, control_number=result.interchange_control, sender=sender)
             counters = _Counters(conn)
-            self._send(conn, self._acknowledgments(result, partner, partners, counters), interchange_id)
+            batch = LedgerBatch()
+            batch.send(self._acknowledgments(result, partner, partners, counters), interchange_id)
             done = Ledger.settled_positions(conn, interchange_id)
             reports = []
             for parsed in result.documents:
@@ -144,7 +127,12 @@ class Hub:
                     continue
                 if ref is None and not parsed.problems and not result.problems:
                     ref = self.erp.reference_data()
-                reports.append(self._process_document(conn, row, result, parsed, partner, partners, ref, counters))
+                doc = self._process_document(row, result, parsed, partner, partners, ref, counters)
+                doc.finish(conn, batch)
+                reports.append(doc.report())
+                if len(batch.events) > BATCH_ROWS:
+                    batch.flush(conn)
+            batch.flush(conn)
             if result.problems and not result.documents:
                 reports += self._file_level_report(row, partner.id, result.problems)
             status = "rejected" if result.problems and not result.documents else "processed"
@@ -212,19 +200,17 @@ class Hub:
 
     # -- one document -----------------------------------------------------------------------------------
 
-    def _process_document(self, conn, row, result: ReadResult, parsed: ParsedDocument, partner: Partner, partners, ref, counters) -> DocumentReport:
-        doc = _DocumentRun(conn, row, parsed, partner)
+    def _process_document(self, row, result: ReadResult, parsed: ParsedDocument, partner: Partner, partners, ref, counters) -> DocumentRun:
+        doc = DocumentRun(row, parsed, partner)
         try:
-            with conn.begin_nested():
-                self._run_document(doc, result, partner, partners, ref, counters)
+            self._run_document(doc, result, partner, partners, ref, counters)
         except Exception as exc:  # one document's failure must not touch the others
             log.exception("document %s of interchange %s failed", parsed.index, row.id)
-            with conn.begin_nested():
-                doc = _DocumentRun(conn, row, parsed, partner)
-                doc.hold([Hold("INTERNAL_ERROR", "internal", f"the hub failed on this document: {type(exc).__name__}: {exc}")])
-        return doc.report()
+            doc = DocumentRun(row, parsed, partner)
+            doc.hold([Hold("INTERNAL_ERROR", "internal", f"the hub failed on this document: {type(exc).__name__}: {exc}")])
+        return doc
 
-    def _run_document(self, doc: "_DocumentRun", result: ReadResult, partner: Partner, partners, ref, counters) -> None:
+    def _run_document(self, doc: DocumentRun, result: ReadResult, partner: Partner, partners, ref, counters) -> None:
         parsed = doc.parsed
         if result.problems or parsed.problems:
             return doc.reject(list(dict.fromkeys(result.problems + parsed.problems)))
@@ -254,7 +240,7 @@ class Hub:
             return doc.hold([Hold("NOT_SUPPORTED", "integration", f"{canonical.doc_type} documents are not processed yet")])
         self._book_order(doc, canonical, partner, partners, ref, counters)
 
-    def _book_order(self, doc: "_DocumentRun", order: PurchaseOrder, partner: Partner, partners, ref, counters) -> None:
+    def _book_order(self, doc: DocumentRun, order: PurchaseOrder, partner: Partner, partners, ref, counters) -> None:
         if not partner.erp_ref:
             return doc.hold([Hold("NO_ERP_CUSTOMER", "integration", f"partner {partner.id} has no erp_ref (ERP customer id)")])
         decision = decide_order(order, partner.erp_ref, doc.source_document, ref, self.erp, self.rules)
@@ -267,7 +253,7 @@ class Hub:
         if decision.draft.status == "BOOKED":
             allocator = OrderAllocator(self.rules, ref.customers[partner.erp_ref], ref.warehouses, decision.needs)
         try:
-            posted = self.erp.post_sales_order(decision.draft, allocator, on_attempt=doc.postings.append)
+            posted = self.erp.post_sales_order(decision.draft, allocator, on_attempt=doc.attempts.append)
         except PermanentError as exc:
             doc.record_postings("reference-erp", decision.draft.total)
             return doc.hold([Hold("ERP_REJECTED", "erp", str(exc))])
@@ -287,19 +273,13 @@ class Hub:
             writer = self.registry.order_response_writers.get("x12")
             booking = _booking(order, decision, posted)
             message = writer.order_response(order, booking, partner, partners.self_, counters)
-            message.document_id = doc.document_id
-            self._send(doc.conn, [message], doc.row.id)
+            doc.outbound.append(message)
             doc.advance("answered", detail={"sent": message.filename})
 
     # -- helpers ------------------------------------------------------------------------------------------
 
     def _mapping(self, partner_id: str, doctype: str):
         return load_mapping(self.settings.mappings_dir, partner_id, doctype)
-
-    @staticmethod
-    def _send(conn: Connection, messages: list[OutboundMessage], interchange_id: int) -> None:
-        for m in messages:
-            Ledger.add_outbox(conn, partner_id=m.partner_id, kind=m.kind, interchange_id=interchange_id, document_id=m.document_id, filename=m.filename, content=m.content, control_number=m.interchange_control)
 
     def deliver_outbox(self) -> None:
         """Put committed outbound files into `<data dir>/outbox/<partner>/` (atomically)."""
@@ -330,76 +310,3 @@ def _booking(order: PurchaseOrder, decision: OrderDecision, posted) -> OrderBook
         item = line.item.model_copy(update={"sku": draft.sku})
         lines.append(BookedLine(line.line_no, item, line.uom, line.quantity, draft.unit_price, line.unit_price, backordered.get(line.line_no, 0)))
     return OrderBooking(posted.order_id, order.po_number, order.order_date, lines)
-
-
-class _DocumentRun:
-    """One document's row in the ledger, advanced state by state with an event per transition."""
-
-    def __init__(self, conn: Connection, row, parsed: ParsedDocument, partner: Partner):
-        self.conn = conn
-        self.row = row
-        self.parsed = parsed
-        self.partner = partner
-        self.state = "received"
-        self.holds: list[str] = []
-        self.errors: list[str] = []
-        self.erp_ref: str | None = None
-        self.reference: str | None = None
-        self.postings: list = []
-        self._decisions: list = []
-        self.document_id = Ledger.add_document(
-            conn,
-            interchange_id=row.id,
-            position=parsed.index,
-            partner_id=partner.id,
-            doc_type=parsed.doc_type,
-            group_control=parsed.control.get("group_control"),
-            set_control=parsed.control.get("set_control"),
-            state="received",
-        )
-        Ledger.add_event(conn, row.id, self.document_id, None, "received")
-
-    @property
-    def source_document(self) -> str:
-        """The document's identity in the ERP: stable across reruns of the same stored file."""
-        return f"hub:{self.row.id}:{self.parsed.index}"
-
-    def advance(self, state: str, detail: Any = None, **values: Any) -> None:
-        if "reference" in values:
-            self.reference = values["reference"]
-        if "decisions" in values:
-            self._decisions = values["decisions"]
-        Ledger.update_document(self.conn, self.document_id, state=state, **values)
-        Ledger.add_event(self.conn, self.row.id, self.document_id, self.state, state, detail)
-        self.state = state
-
-    def add_decisions(self, decisions: list) -> None:
-        self._decisions = self._decisions + decisions
-        Ledger.update_document(self.conn, self.document_id, decisions=self._decisions)
-
-    def reject(self, problems: list[Problem]) -> None:
-        self.errors = [p.describe() for p in problems]
-        self.advance("rejected", detail={"problems": self.errors}, problems=[p.to_dict() for p in problems])
-
-    def hold(self, holds: list[Hold], posted: bool = False) -> None:
-        self.holds = list(dict.fromkeys(h.code for h in holds))
-        self.errors = [f"{h.code}: {h.message}" for h in holds]
-        for h in holds:
-            Ledger.open_exception(self.conn, self.document_id, h.code, h.queue, h.message)
-        self.advance("held", detail={"holds": self.holds, "posted": posted}, holds=self.holds, erp_ref=self.erp_ref)
-
-    def record_postings(self, target: str, amount, erp_ref: str | None = None) -> None:
-        Ledger.add_postings(
-            self.conn,
-            [
-                {"document_id": self.document_id, "target": target, "attempt": a.attempt, "outcome": a.outcome, "erp_ref": erp_ref if a.outcome in ("posted", "replayed") else None,
-                 "rows": a.rows, "amount": str(amount), "error": a.error, "duration_ms": a.duration_ms}
-                for a in self.postings
-            ],
-        )
-
-    def report(self) -> DocumentReport:
-        return DocumentReport(
-            self.row.filename, self.partner.id, self.parsed.doc_type, self.state, self.holds, self.erp_ref, self.errors,
-            self.row.id, self.document_id, self.reference,
-        )

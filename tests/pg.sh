@@ -55,6 +55,7 @@ start() {
 
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
+    cd /  # the cluster's owner may not be allowed into the caller's directory
     if [ "$(id -u)" -eq 0 ]; then
         id postgres >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin postgres
         chown postgres "$dir"

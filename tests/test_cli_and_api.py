@@ -57,7 +57,8 @@ def test_demo_runs_every_sample_and_prints_a_summary(tmp_path):
 
 def test_api_lists_documents_with_their_timeline(hub, settings):
     hub.ingest_file(DOCUMENTS / "summit-850-price-mismatch.edi")
-    client = TestClient(create_app(settings))
+    app = create_app(settings)
+    client = TestClient(app)
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").status_code == 200
     [doc] = client.get("/v1/documents", params={"partner": "P-SUMMIT"}).json()
@@ -69,3 +70,4 @@ def test_api_lists_documents_with_their_timeline(hub, settings):
     missing = client.get("/v1/documents/999999")
     assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
     assert client.get("/v1/documents", params={"state": "nonsense"}).status_code == 422
+    app.state.engine.dispose()

@@ -78,7 +78,8 @@ def test_order_sample_outcome(sample, hub, erp, settings):
         row = _rows(erp, "SELECT on_hand, allocated FROM inventory WHERE warehouse = :w AND sku = :s", w=inv["warehouse"], s=inv["sku"])[0]
         assert (row["on_hand"], row["allocated"]) == (inv["on_hand"], inv["allocated"])
 
-    exceptions = _rows(hub.ledger.engine.connect(), "SELECT code, queue FROM exceptions WHERE document_id = :d AND status = 'open'", d=report.document_id)
+    with hub.ledger.engine.connect() as ledger:
+        exceptions = _rows(ledger, "SELECT code, queue FROM exceptions WHERE document_id = :d AND status = 'open'", d=report.document_id)
     assert sorted((e["code"], e["queue"]) for e in exceptions) == sorted((e["code"], e["queue"]) for e in expected.get("exceptions", []))
 
     outbox = settings.outbox_dir / expected["partner"]

@@ -124,10 +124,6 @@ class Ledger:
         return conn.execute(insert(t.documents).values(created_at=stamp, updated_at=stamp, **values)).inserted_primary_key[0]
 
     @staticmethod
-    def update_document(conn: Connection, document_id: int, **values: Any) -> None:
-        conn.execute(update(t.documents).where(t.documents.c.id == document_id).values(updated_at=now(), **values))
-
-    @staticmethod
     def add_event(conn: Connection, interchange_id: int, document_id: int | None, from_state: str | None, to_state: str, detail: Any = None) -> None:
         conn.execute(
             insert(t.events).values(
@@ -137,26 +133,24 @@ class Ledger:
 
     @staticmethod
     def add_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
+        """Append transitions; each row may carry its own `at` (when it happened)."""
         if rows:
             stamp = now()
-            conn.execute(insert(t.events), [{"detail": None, **r, "at": stamp} for r in rows])
+            conn.execute(insert(t.events), [{"detail": None, "at": stamp, **r} for r in rows])
 
     @staticmethod
-    def open_exception(conn: Connection, document_id: int, code: str, queue: str, message: str, priority: int = 3) -> None:
-        created = now()
-        sla = QUEUE_SLA_HOURS.get(queue, QUEUE_SLA_HOURS["default"])
-        conn.execute(
-            insert(t.exceptions).values(
-                document_id=document_id,
-                code=code,
-                queue=queue,
-                priority=priority,
-                status="open",
-                message=message,
-                due_at=created + timedelta(hours=sla),
-                created_at=created,
+    def add_exceptions(conn: Connection, rows: list[dict[str, Any]]) -> None:
+        """Open exceptions (document_id, code, queue, message), due by their queue's SLA."""
+        if rows:
+            created = now()
+            conn.execute(
+                insert(t.exceptions),
+                [
+                    {"priority": 3, "status": "open", "created_at": created,
+                     "due_at": created + timedelta(hours=QUEUE_SLA_HOURS.get(r["queue"], QUEUE_SLA_HOURS["default"])), **r}
+                    for r in rows
+                ],
             )
-        )
 
     @staticmethod
     def add_postings(conn: Connection, rows: list[dict[str, Any]]) -> None:
@@ -181,8 +175,11 @@ class Ledger:
         return value
 
     @staticmethod
-    def add_outbox(conn: Connection, **values: Any) -> int:
-        return conn.execute(insert(t.outbox).values(status="pending", attempts=0, created_at=now(), **values)).inserted_primary_key[0]
+    def add_outbox(conn: Connection, rows: list[dict[str, Any]]) -> None:
+        """Outbound files, pending until they are put where the partner picks them up."""
+        if rows:
+            stamp = now()
+            conn.execute(insert(t.outbox), [{"status": "pending", "attempts": 0, "created_at": stamp, **r} for r in rows])
 
     def pending_outbox(self) -> list[Any]:
         with self.engine.connect() as conn:

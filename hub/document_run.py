@@ -1,0 +1,146 @@
+"""One document's way through the pipeline, kept in memory and written to the ledger once.
+
+A document's row is inserted when it settles, with its final state and values; its transitions
+(one event each, with the time each happened), exceptions, posting attempts and outbound files
+go into a `LedgerBatch` that the pipeline writes with one statement per table. Nothing of a
+document reaches the ledger before it settles, so a document that fails half-way leaves nothing
+behind to clean up; the whole file's rows commit together after its bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection
+
+from hub.errors import Problem
+from hub.ledger.store import Ledger, now
+from hub.orders.decide import Hold
+from hub.partners import Partner
+from hub.ports import OutboundMessage, ParsedDocument
+
+
+@dataclass
+class DocumentReport:
+    """One line of `hub ingest --json`: where a document ended and why."""
+
+    file: str | None
+    partner: str | None
+    type: str | None
+    state: str
+    holds: list[str] = field(default_factory=list)
+    erp_ref: str | None = None
+    errors: list[str] = field(default_factory=list)
+    interchange_id: int | None = None
+    document_id: int | None = None
+    reference: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class LedgerBatch:
+    """The rows of one file's documents, written with one executemany per table."""
+
+    def __init__(self) -> None:
+        self.events: list[dict] = []
+        self.exceptions: list[dict] = []
+        self.postings: list[dict] = []
+        self.outbox: list[dict] = []
+
+    def send(self, messages: list[OutboundMessage], interchange_id: int, document_id: int | None = None) -> None:
+        for m in messages:
+            self.outbox.append(
+                {"partner_id": m.partner_id, "kind": m.kind, "interchange_id": interchange_id, "document_id": document_id,
+                 "filename": m.filename, "content": m.content, "control_number": m.interchange_control}
+            )
+
+    def flush(self, conn: Connection) -> None:
+        Ledger.add_events(conn, self.events)
+        Ledger.add_exceptions(conn, self.exceptions)
+        Ledger.add_postings(conn, self.postings)
+        Ledger.add_outbox(conn, self.outbox)
+        self.__init__()
+
+
+class DocumentRun:
+    def __init__(self, row, parsed: ParsedDocument, partner: Partner):
+        self.row = row
+        self.parsed = parsed
+        self.partner = partner
+        self.state = "received"
+        self.values: dict[str, Any] = {}
+        self.transitions: list[dict] = [{"from_state": None, "to_state": "received", "detail": None, "at": now()}]
+        self.holds: list[Hold] = []
+        self.errors: list[str] = []
+        self.erp_ref: str | None = None
+        self.reference: str | None = None
+        self.decisions: list[dict] = []
+        self.attempts: list = []  # PostingAttempt, as the ERP gateway reports them
+        self.posting_rows: list[dict] = []
+        self.outbound: list[OutboundMessage] = []
+        self.document_id: int | None = None
+
+    @property
+    def source_document(self) -> str:
+        """The document's identity in the ERP: stable across reruns of the same stored file."""
+        return f"hub:{self.row.id}:{self.parsed.index}"
+
+    def advance(self, state: str, detail: Any = None, **values: Any) -> None:
+        self.reference = values.get("reference", self.reference)
+        self.decisions = list(values.get("decisions", self.decisions))
+        self.values.update(values)
+        self.transitions.append({"from_state": self.state, "to_state": state, "detail": detail, "at": now()})
+        self.state = state
+
+    def add_decisions(self, decisions: list[dict]) -> None:
+        self.decisions += decisions
+        self.values["decisions"] = self.decisions
+
+    def reject(self, problems: list[Problem]) -> None:
+        self.errors = [p.describe() for p in problems]
+        self.advance("rejected", detail={"problems": self.errors}, problems=[p.to_dict() for p in problems])
+
+    def hold(self, holds: list[Hold], posted: bool = False) -> None:
+        self.holds = holds
+        self.errors = [f"{h.code}: {h.message}" for h in holds]
+        codes = self.hold_codes
+        self.advance("held", detail={"holds": codes, "posted": posted}, holds=codes, erp_ref=self.erp_ref)
+
+    @property
+    def hold_codes(self) -> list[str]:
+        return list(dict.fromkeys(h.code for h in self.holds))
+
+    def record_postings(self, target: str, amount, erp_ref: str | None = None) -> None:
+        self.posting_rows += [
+            {"target": target, "attempt": a.attempt, "outcome": a.outcome, "erp_ref": erp_ref if a.outcome in ("posted", "replayed") else None,
+             "rows": a.rows, "amount": str(amount), "error": a.error, "duration_ms": a.duration_ms, "at": now()}
+            for a in self.attempts
+        ]
+        self.attempts = []
+
+    def finish(self, conn: Connection, batch: LedgerBatch) -> None:
+        """Insert the settled document and queue its other rows in the batch."""
+        self.document_id = Ledger.add_document(
+            conn,
+            interchange_id=self.row.id,
+            position=self.parsed.index,
+            partner_id=self.partner.id,
+            doc_type=self.parsed.doc_type,
+            group_control=self.parsed.control.get("group_control"),
+            set_control=self.parsed.control.get("set_control"),
+            state=self.state,
+            **self.values,
+        )
+        ids = {"interchange_id": self.row.id, "document_id": self.document_id}
+        batch.events += [{**ids, **t} for t in self.transitions]
+        batch.exceptions += [{"document_id": self.document_id, "code": h.code, "queue": h.queue, "message": h.message} for h in self.holds]
+        batch.postings += [{"document_id": self.document_id, **p} for p in self.posting_rows]
+        batch.send(self.outbound, self.row.id, self.document_id)
+
+    def report(self) -> DocumentReport:
+        return DocumentReport(
+            self.row.filename, self.partner.id, self.parsed.doc_type, self.state, self.hold_codes, self.erp_ref, self.errors,
+            self.row.id, self.document_id, self.reference,
+        )
