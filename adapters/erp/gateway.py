@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from dataclasses import fields
 from decimal import Decimal
 
-from sqlalchemy import Connection, Engine, Table, event, func, or_, select, union_all
+from sqlalchemy import Connection, Engine, Table, bindparam, event, func, or_, select, union_all
 from sqlalchemy import exc as sa_exc
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
@@ -87,6 +87,29 @@ _POSTED_AS = (
 )
 
 
+_so = sales_orders.c
+_OPEN_ORDER_TOTAL = select(func.coalesce(func.sum(_so.total), 0)).where(
+    _so.customer_id == bindparam("customer_id"), _so.status.in_(OPEN_STATUSES)
+)
+_CUSTOMER_PO = (
+    select(_so.order_id)
+    .where(
+        _so.customer_id == bindparam("customer_id"),
+        _so.customer_po == bindparam("customer_po"),
+        _so.status != "CANCELLED",
+        or_(_so.source_document.is_(None), _so.source_document != bindparam("except_source")),
+    )
+    .limit(1)
+)
+_POSTED_ORDER = select(_so.order_id, _so.status, _so.hold_codes).where(_so.source_document == bindparam("source"))
+_TAKE_ORDER_NUMBER = (
+    erp_sequences.update()
+    .where(erp_sequences.c.name == ORDER_SEQUENCE)
+    .values(next_value=erp_sequences.c.next_value + 1)
+    .returning(erp_sequences.c.next_value - 1)
+)
+
+
 class ReferenceErp:
     def __init__(self, engine: Engine):
         self._engine = engine
@@ -118,24 +141,14 @@ class ReferenceErp:
             )
 
     def open_order_total(self, customer_id: str) -> Decimal:
-        so = sales_orders.c
-        query = select(func.coalesce(func.sum(so.total), 0)).where(
-            so.customer_id == customer_id, so.status.in_(OPEN_STATUSES)
-        )
         with self._reading() as conn:
-            return Decimal(conn.scalar(query))
+            return Decimal(conn.scalar(_OPEN_ORDER_TOTAL, {"customer_id": customer_id}))
 
     def customer_po_exists(self, customer_id: str, customer_po: str, except_source: str) -> bool:
         """True when another document already gave this customer PO (cancelled orders do not count)."""
-        so = sales_orders.c
-        query = select(so.order_id).where(
-            so.customer_id == customer_id,
-            so.customer_po == customer_po,
-            so.status != "CANCELLED",
-            or_(so.source_document.is_(None), so.source_document != except_source),
-        )
+        params = {"customer_id": customer_id, "customer_po": customer_po, "except_source": except_source}
         with self._reading() as conn:
-            return conn.execute(query.limit(1)).first() is not None
+            return conn.execute(_CUSTOMER_PO, params).first() is not None
 
     def find_posted(self, source_document: str) -> str | None:
         """The order id, shipment id, invoice or ASN number the document was posted as."""
@@ -251,10 +264,7 @@ def _sqlite_begin(conn: Connection) -> None:
 
 def _posted_order(conn: Connection, source_document: str) -> PostingResult | None:
     """The order already posted for this document (allocation rebuilt unless it is on hold)."""
-    so = sales_orders.c
-    row = conn.execute(
-        select(so.order_id, so.status, so.hold_codes).where(so.source_document == source_document)
-    ).first()
+    row = conn.execute(_POSTED_ORDER, {"source": source_document}).first()
     if row is None:
         return None
     allocation = None
@@ -274,26 +284,32 @@ def _posted_order(conn: Connection, source_document: str) -> PostingResult | Non
 
 
 def _next_order_id(conn: Connection) -> str:
-    seq = erp_sequences.c
-    taken = conn.scalar(
-        erp_sequences.update()
-        .where(seq.name == ORDER_SEQUENCE)
-        .values(next_value=seq.next_value + 1)
-        .returning(seq.next_value - 1)
-    )
+    taken = conn.scalar(_TAKE_ORDER_NUMBER)
     if taken is None:
         raise PermanentError("the reference ERP has no sales order sequence (run create_schema)")
     return order_id_for(taken)
 
 
-def _lock_inventory(conn: Connection, skus: set[str]) -> Availability:
-    inv = inventory.c
-    rows = conn.execute(
-        select(inv.warehouse, inv.sku, inv.on_hand - inv.allocated)
-        .where(inv.sku.in_(sorted(skus)))
-        .order_by(inv.warehouse, inv.sku)
-        .with_for_update()  # PostgreSQL row locks, taken in this order; SQLite holds the write lock already
+# Built once: a posting runs these for every order, and building a statement costs more than running it.
+_LOCK_INVENTORY = (
+    select(inventory.c.warehouse, inventory.c.sku, inventory.c.on_hand - inventory.c.allocated)
+    .where(inventory.c.sku.in_(bindparam("skus", expanding=True)))
+    .order_by(inventory.c.warehouse, inventory.c.sku)
+    .with_for_update()  # PostgreSQL row locks, taken in this order; SQLite holds the write lock already
+)
+_TAKE_INVENTORY = (
+    inventory.update()
+    .where(
+        inventory.c.warehouse == bindparam("w"),
+        inventory.c.sku == bindparam("s"),
+        inventory.c.on_hand - inventory.c.allocated >= bindparam("q"),
     )
+    .values(allocated=inventory.c.allocated + bindparam("q"))
+)
+
+
+def _lock_inventory(conn: Connection, skus: set[str]) -> Availability:
+    rows = conn.execute(_LOCK_INVENTORY, {"skus": sorted(skus)})
     return {(warehouse, sku): available for warehouse, sku, available in rows}
 
 
@@ -371,20 +387,10 @@ def _take_inventory(conn: Connection, draft: SalesOrderDraft, placed: Allocation
     wanted: dict[tuple[str, str], int] = defaultdict(int)
     for a in placed.allocations:
         wanted[(a.warehouse, sku_of[a.line_no])] += a.qty
-    inv = inventory.c
-    updated = 0
-    for (warehouse, sku), qty in sorted(wanted.items()):
-        if not qty:
-            continue
-        result = conn.execute(
-            inventory.update()
-            .where(inv.warehouse == warehouse, inv.sku == sku, inv.on_hand - inv.allocated >= qty)
-            .values(allocated=inv.allocated + qty)
-        )
-        if result.rowcount != 1:
-            raise TransientError(f"{draft.source_document}: inventory of {sku} at {warehouse} changed while allocating")
-        updated += 1
-    return updated
+    params = [{"w": w, "s": sku, "q": qty} for (w, sku), qty in sorted(wanted.items()) if qty]
+    if params and conn.execute(_TAKE_INVENTORY, params).rowcount != len(params):
+        raise TransientError(f"{draft.source_document}: inventory changed while allocating")
+    return len(params)
 
 
 # --- helpers -----------------------------------------------------------------------------------

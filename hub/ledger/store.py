@@ -11,7 +11,7 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hub.ledger import tables as t
@@ -19,6 +19,15 @@ from hub.partners import OurIdentity, Partner, PartnerDirectory
 
 # hours to resolve an exception, by queue (the default applies to queues not listed)
 QUEUE_SLA_HOURS = {"credit": 4, "pricing": 4, "erp": 1, "allocation": 8, "customer-service": 8, "default": 24}
+
+
+_counter = t.control_numbers.c
+_NEXT_CONTROL_NUMBER = (
+    update(t.control_numbers)
+    .where(_counter.partner_id == bindparam("p"), _counter.kind == bindparam("k"))
+    .values(last_value=_counter.last_value + 1)
+    .returning(_counter.last_value)
+)
 
 
 def now() -> datetime:
@@ -162,16 +171,15 @@ class Ledger:
     @staticmethod
     def next_control_number(conn: Connection, partner_id: str, kind: str) -> int:
         """The next value of a per-partner counter; the row lock makes it unique across workers."""
-        table = t.control_numbers
-        where = (table.c.partner_id == partner_id) & (table.c.kind == kind)
-        value = conn.execute(update(table).where(where).values(last_value=table.c.last_value + 1).returning(table.c.last_value)).scalar()
+        key = {"p": partner_id, "k": kind}
+        value = conn.execute(_NEXT_CONTROL_NUMBER, key).scalar()
         if value is None:
             try:
                 with conn.begin_nested():
-                    conn.execute(insert(table).values(partner_id=partner_id, kind=kind, last_value=1))
+                    conn.execute(insert(t.control_numbers).values(partner_id=partner_id, kind=kind, last_value=1))
                 return 1
             except IntegrityError:
-                value = conn.execute(update(table).where(where).values(last_value=table.c.last_value + 1).returning(table.c.last_value)).scalar()
+                value = conn.execute(_NEXT_CONTROL_NUMBER, key).scalar()
         return value
 
     @staticmethod
