@@ -1,32 +1,47 @@
 """Database engines for the ledger and the reference ERP (SQLite embedded, or PostgreSQL).
 
-SQLite runs in WAL mode with one writer: every write transaction starts with BEGIN IMMEDIATE,
-so two processes queue for the write lock instead of failing half-way through a transaction.
+SQLite runs in WAL mode with one writer. Its driver's own BEGIN comes too late (at the first
+write) to lock anything, so we issue BEGIN ourselves (SQLAlchemy's documented pysqlite recipe):
+deferred for reads, which never wait for a writer, and IMMEDIATE for connections taken from
+`writer(engine)`, which take the write lock before they read what they will change.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
+
+IMMEDIATE = {"sqlite_begin": "IMMEDIATE"}
 
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
-        _sqlite_one_writer(engine)
+        sqlite_one_writer(engine)
         return engine
     return create_engine(url, pool_pre_ping=True)
 
 
-def _sqlite_one_writer(engine: Engine) -> None:
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):
-        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
+def writer(engine: Engine) -> Engine:
+    """The engine for transactions that write: on SQLite they begin IMMEDIATE."""
+    return engine.execution_options(**IMMEDIATE)
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+def sqlite_one_writer(engine: Engine) -> None:
+    """Install the BEGIN hooks on a SQLite engine (once; other dialects are left alone)."""
+    if engine.dialect.name == "sqlite" and not event.contains(engine, "begin", _begin):
+        event.listen(engine, "connect", _connect)
+        event.listen(engine, "begin", _begin)
+
+
+def _connect(dbapi_connection, _record) -> None:
+    dbapi_connection.isolation_level = None  # the driver stops issuing BEGIN / COMMIT by itself
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _begin(conn: Connection) -> None:
+    mode = conn.get_execution_options().get("sqlite_begin", "")
+    conn.exec_driver_sql(f"BEGIN {mode}".rstrip())

@@ -100,7 +100,7 @@ class Hub:
         partners = self.ledger.partner_directory()
         hinted = partners.get(row.partner_id) if row.partner_id else None
         ref = None
-        with self.ledger.engine.begin() as conn:
+        with self.ledger.writer.begin() as conn:
             try:
                 if row.partner_id and hinted is None:
                     raise _Rejected([Problem("unknown-partner", f"{row.partner_id} is not a trading partner")])

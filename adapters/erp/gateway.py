@@ -14,7 +14,7 @@ UPDATEs. Locks are always taken inventory rows first, then the sequence row.
 
 PostgreSQL locks with `SELECT ... FOR UPDATE` ordered by (warehouse, sku), so two posters lock in
 the same order and cannot deadlock. SQLite has no row locks: posting transactions start with
-BEGIN IMMEDIATE, one writer at a time (see `_serialize_sqlite_writers`). It waits for the lock
+BEGIN IMMEDIATE, one writer at a time (see hub.db). It waits for the lock
 as long as the engine's busy timeout (`connect_args={"timeout": seconds}`), then fails with
 "database is locked", which is retried here like any transient failure.
 
@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from dataclasses import fields
 from decimal import Decimal
 
-from sqlalchemy import Connection, Engine, Table, bindparam, event, func, or_, select, union_all
+from sqlalchemy import Connection, Engine, Table, bindparam, func, or_, select, union_all
 from sqlalchemy import exc as sa_exc
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
@@ -68,6 +68,7 @@ from hub.erp import (
     SalesOrderDraft,
     Warehouse,
 )
+from hub.db import sqlite_one_writer, writer
 from hub.errors import HubError, PermanentError, TransientError
 
 ATTEMPTS = 6
@@ -113,10 +114,8 @@ _TAKE_ORDER_NUMBER = (
 class ReferenceErp:
     def __init__(self, engine: Engine):
         self._engine = engine
-        # the option is read by the SQLite "begin" hook; other dialects ignore it
-        self._writer = engine.execution_options(sqlite_begin="IMMEDIATE")
-        if engine.dialect.name == "sqlite":
-            _serialize_sqlite_writers(engine)
+        sqlite_one_writer(engine)
+        self._writer = writer(engine)
 
     # --- reads ---------------------------------------------------------------------------------
 
@@ -234,29 +233,6 @@ class ReferenceErp:
                 yield conn
         except sa_exc.SQLAlchemyError as exc:
             raise _translate(exc) from exc
-
-
-# --- SQLite: one writer ------------------------------------------------------------------------
-
-
-def _serialize_sqlite_writers(engine: Engine) -> None:
-    """SQLAlchemy's documented pysqlite recipe: the driver's own lazy BEGIN (at the first write) is
-    too late to lock anything, so we emit BEGIN ourselves, IMMEDIATE for posting transactions:
-    the write lock is taken before the inventory is read."""
-    if not event.contains(engine, "begin", _sqlite_begin):
-        event.listen(engine, "connect", _sqlite_connect)
-        event.listen(engine, "begin", _sqlite_begin)
-
-
-def _sqlite_connect(dbapi_connection, connection_record) -> None:
-    dbapi_connection.isolation_level = None  # the driver stops issuing BEGIN / COMMIT by itself
-
-
-def _sqlite_begin(conn: Connection) -> None:
-    if conn.connection.driver_connection.in_transaction:
-        return  # the engine's owner has its own hook (hub.db begins every transaction IMMEDIATE)
-    mode = conn.get_execution_options().get("sqlite_begin", "")
-    conn.exec_driver_sql(f"BEGIN {mode}".rstrip())
 
 
 # --- the steps of a posting --------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from hub.db import writer
 from hub.ledger import tables as t
 from hub.partners import OurIdentity, Partner, PartnerDirectory
 
@@ -37,12 +38,13 @@ def now() -> datetime:
 class Ledger:
     def __init__(self, engine: Engine):
         self.engine = engine
+        self.writer = writer(engine)  # for transactions that write (IMMEDIATE on SQLite)
 
     # -- partners -----------------------------------------------------------------------------
 
     def save_partners(self, directory: PartnerDirectory) -> None:
         """Insert or update every partner and our own identity (used by `hub init --seed`)."""
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             for partner in directory.partners:
                 row = {
                     "name": partner.name,
@@ -71,7 +73,7 @@ class Ledger:
     def receive(self, raw: bytes, channel: str, filename: str | None, partner_id: str | None) -> tuple[int, int | None]:
         """Commit a file's bytes; return (interchange id, id of the earlier identical file or None)."""
         sha = hashlib.sha256(raw).hexdigest()
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             interchange_id = conn.execute(
                 insert(t.interchanges).values(
                     partner_id=partner_id,
@@ -194,7 +196,7 @@ class Ledger:
             return conn.execute(select(t.outbox).where(t.outbox.c.status == "pending").order_by(t.outbox.c.id)).all()
 
     def mark_outbox(self, outbox_id: int, status: str) -> None:
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             conn.execute(update(t.outbox).where(t.outbox.c.id == outbox_id).values(status=status, attempts=t.outbox.c.attempts + 1))
 
     # -- reading for people ---------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, insert, select, update
 
+from hub.db import writer
 from hub.ledger import tables as t
 from hub.ledger.store import now
 from hub.rules.engine import Ruleset
@@ -11,7 +12,7 @@ from hub.rules.engine import Ruleset
 
 def record_rulesets(engine: Engine, rulesets: list[Ruleset]) -> None:
     table = t.ruleset_versions
-    with engine.begin() as conn:
+    with writer(engine).begin() as conn:
         for ruleset in rulesets:
             conn.execute(update(table).where(table.c.name == ruleset.name).values(active=False))
             existing = conn.execute(
