@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Connection
 
@@ -24,7 +23,7 @@ from hub.config import Settings
 from hub.db import make_engine
 from hub.document_run import DocumentReport, DocumentRun, LedgerBatch
 from hub.failpoints import failpoint
-from hub.errors import ConfigurationError, HubError, PermanentError, Problem, TransientError
+from hub.errors import ConfigurationError, PermanentError, Problem, TransientError
 from hub.ledger.store import Ledger
 from hub.mapping import MappingEngine, load_mapping
 from hub.orders.allocation import OrderAllocator

@@ -16,6 +16,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+from adapters.limits import size_problem
 from hub.errors import Location, Problem
 from hub.ports import ParsedDocument, ReadResult
 
@@ -34,9 +35,8 @@ class JsonReader:
         options = options or {}
         max_bytes, max_depth = options.get("max_bytes", MAX_BYTES), options.get("max_depth", MAX_DEPTH)
         result = ReadResult(format=self.name)
-        if len(raw) > max_bytes:
-            message = f"the file is {len(raw):,} bytes, more than the {max_bytes:,} bytes accepted for a JSON order"
-            result.problems.append(Problem("json:size", message))
+        if too_big := size_problem(raw, max_bytes, "JSON"):
+            result.problems.append(too_big)
             return result
         data = _parse(raw, max_depth, result.problems)
         if result.problems:

@@ -23,6 +23,7 @@ from typing import Any
 
 from lxml import etree
 
+from adapters.limits import size_problem
 from hub.errors import Location, Problem
 from hub.ports import ParsedDocument, ReadResult
 
@@ -47,9 +48,8 @@ class CxmlReader:
         options = options or {}
         max_bytes, max_depth = options.get("max_bytes", MAX_BYTES), options.get("max_depth", MAX_DEPTH)
         result = ReadResult(format=self.name)
-        if len(raw) > max_bytes:
-            message = f"the file is {len(raw):,} bytes, more than the {max_bytes:,} bytes accepted for an XML order"
-            result.problems.append(Problem("xml:size", message))
+        if too_big := size_problem(raw, max_bytes, "XML"):
+            result.problems.append(too_big)
             return result
         root = _parse(raw, result.problems)
         if root is None:

@@ -201,12 +201,6 @@ class Ledger:
 
     # -- reading for people ---------------------------------------------------------------------
 
-    def documents_of(self, interchange_id: int) -> list[Any]:
-        with self.engine.connect() as conn:
-            return conn.execute(
-                select(t.documents).where(t.documents.c.interchange_id == interchange_id).order_by(t.documents.c.position)
-            ).all()
-
     def state_counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(t.documents.c.state, func.count()).group_by(t.documents.c.state)).all()
