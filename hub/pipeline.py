@@ -159,7 +159,11 @@ class Hub:
         if reader is None:
             head = raw[:40].decode("latin-1", "replace").replace("\n", " ")
             raise _Rejected([Problem("unknown-format", f"the file is not X12, CSV, JSON or XML (it starts {head!r}); CSV and JSON files need --partner")])
-        return reader.read(raw, options)
+        try:
+            return reader.read(raw, options)
+        except Exception as exc:  # a reader must never raise; if one does, the file still settles
+            log.exception("the %s reader failed", reader.name)
+            raise _Rejected([Problem("reader-failed", f"the {reader.name} reader could not read this file ({type(exc).__name__}: {exc})")]) from exc
 
     @staticmethod
     def _identify(result: ReadResult, hinted: Partner | None, partners: PartnerDirectory) -> Partner:
