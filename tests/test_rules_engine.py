@@ -122,3 +122,18 @@ def test_a_fact_with_too_many_properties_is_refused(engine):
 def test_action_parsing():
     action = parse_action("hold(CREDIT_LIMIT, credit)", "here")
     assert (action.name, action.args) == ("hold", ("CREDIT_LIMIT", "credit"))
+
+
+def test_order_checks_hold_unknown_items_units_and_repeated_po_numbers(engine):
+    facts = [
+        {"kind": "line", "id": 1, "item_resolved": False, "unit_known": True},
+        {"kind": "line", "id": 2, "item_resolved": True, "unit_known": False},
+        {"kind": "line", "id": 3, "item_resolved": True, "unit_known": True},
+        {"kind": "order", "id": "order", "duplicate_po": True},
+    ]
+    decided = [(d.fact["id"], str(d.action)) for d in engine.evaluate("order-checks", facts)]
+    assert decided == [
+        (1, "hold(UNKNOWN_ITEM, customer-service)"),
+        (2, "hold(UNKNOWN_UNIT, customer-service)"),
+        ("order", "hold(DUPLICATE_PO, customer-service)"),
+    ]
