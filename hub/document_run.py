@@ -39,6 +39,11 @@ class DocumentReport:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def for_file(cls, filename: str | None, partner: str | None, state: str, errors: list[str], interchange_id: int | None = None) -> list["DocumentReport"]:
+        """The one line for a file that settled as a whole (rejected or duplicate), before any document."""
+        return [cls(filename, partner, None, state, errors=errors, interchange_id=interchange_id)]
+
 
 class LedgerBatch:
     """The rows of one file's documents, written with one executemany per table."""
@@ -61,7 +66,8 @@ class LedgerBatch:
         Ledger.add_exceptions(conn, self.exceptions)
         Ledger.add_postings(conn, self.postings)
         Ledger.add_outbox(conn, self.outbox)
-        self.__init__()
+        for rows in (self.events, self.exceptions, self.postings, self.outbox):
+            rows.clear()
 
 
 class DocumentRun:
@@ -75,8 +81,6 @@ class DocumentRun:
         self.holds: list[Hold] = []
         self.errors: list[str] = []
         self.erp_ref: str | None = None
-        self.reference: str | None = None
-        self.decisions: list[dict] = []
         self.attempts: list = []  # PostingAttempt, as the ERP gateway reports them
         self.posting_rows: list[dict] = []
         self.outbound: list[OutboundMessage] = []
@@ -88,15 +92,12 @@ class DocumentRun:
         return f"hub:{self.row.id}:{self.parsed.index}"
 
     def advance(self, state: str, detail: Any = None, **values: Any) -> None:
-        self.reference = values.get("reference", self.reference)
-        self.decisions = list(values.get("decisions", self.decisions))
         self.values.update(values)
         self.transitions.append({"from_state": self.state, "to_state": state, "detail": detail, "at": now()})
         self.state = state
 
     def add_decisions(self, decisions: list[dict]) -> None:
-        self.decisions += decisions
-        self.values["decisions"] = self.decisions
+        self.values["decisions"] = self.values.get("decisions", []) + decisions
 
     def reject(self, problems: list[Problem]) -> None:
         self.errors = [p.describe() for p in problems]
@@ -142,5 +143,5 @@ class DocumentRun:
     def report(self) -> DocumentReport:
         return DocumentReport(
             self.row.filename, self.partner.id, self.parsed.doc_type, self.state, self.hold_codes, self.erp_ref, self.errors,
-            self.row.id, self.document_id, self.reference,
+            self.row.id, self.document_id, self.values.get("reference"),
         )

@@ -72,17 +72,17 @@ class Hub:
         try:
             size = path.stat().st_size
             if size > self.settings.max_file_bytes:
-                return [DocumentReport(str(path), partner_id, None, "rejected", errors=[f"{path} is {size} bytes; the limit is {self.settings.max_file_bytes}"])]
+                return DocumentReport.for_file(str(path), partner_id, "rejected", [f"{path} is {size} bytes; the limit is {self.settings.max_file_bytes}"])
             raw = path.read_bytes()
         except OSError as exc:
-            return [DocumentReport(str(path), partner_id, None, "rejected", errors=[f"cannot read {path}: {exc.strerror}"])]
+            return DocumentReport.for_file(str(path), partner_id, "rejected", [f"cannot read {path}: {exc.strerror}"])
         return self.ingest_bytes(raw, str(path), partner_id, channel)
 
     def ingest_bytes(self, raw: bytes, filename: str | None, partner_id: str | None, channel: str = "cli") -> list[DocumentReport]:
         interchange_id, earlier = self.ledger.receive(raw, channel, filename, partner_id)
         if earlier is not None:
             message = f"the same bytes were received before as interchange {earlier}; not processed again"
-            return [DocumentReport(filename, partner_id, None, "duplicate", errors=[message], interchange_id=interchange_id)]
+            return DocumentReport.for_file(filename, partner_id, "duplicate", [message], interchange_id)
         return self.process_interchange(interchange_id)
 
     def resume(self) -> list[DocumentReport]:
@@ -111,7 +111,7 @@ class Hub:
                         Ledger.mark_interchange(conn, interchange_id, "duplicate", partner_id=partner.id, duplicate_of=earlier, control_number=result.interchange_control)
                         Ledger.add_event(conn, interchange_id, None, "received", "duplicate", {"duplicate_of": earlier})
                         message = f"interchange {result.interchange_control} from {partner.id} was received before (interchange {earlier}); not processed again"
-                        return [DocumentReport(row.filename, partner.id, None, "duplicate", errors=[message], interchange_id=interchange_id)]
+                        return DocumentReport.for_file(row.filename, partner.id, "duplicate", [message], interchange_id)
             except _Rejected as rejected:
                 return self._reject_interchange(conn, row, rejected.problems)
             sender = ":".join(result.sender) if result.sender else None
@@ -199,7 +199,7 @@ class Hub:
 
     @staticmethod
     def _file_level_report(row, partner_id: str | None, problems: list[Problem]) -> list[DocumentReport]:
-        return [DocumentReport(row.filename, partner_id, None, "rejected", errors=[p.describe() for p in problems], interchange_id=row.id)]
+        return DocumentReport.for_file(row.filename, partner_id, "rejected", [p.describe() for p in problems], row.id)
 
     # -- one document -----------------------------------------------------------------------------------
 
