@@ -94,6 +94,7 @@ class ShipNoticeItem(_Model):
 class ShipNoticeOrder(_Model):
     po_number: str  # PRF01: the purchase order this order level ships against
     vendor_order: str | None = None  # REF*VN: the seller's order number
+    containers: list[str] = Field(default_factory=list)  # SSCC-18 of its tare and pack levels (MAN*GM)
     items: list[ShipNoticeItem]
 
 
@@ -127,6 +128,24 @@ class Charge(_Model):
     description: str | None = None
 
 
+class PaymentTerms(_Model):
+    """ITD: e.g. 2% discount within 10 days, net 30."""
+
+    type_code: str | None = None  # ITD01, 01 basic
+    discount_pct: Decimal | None = None
+    discount_days: int | None = None
+    net_days: int | None = None
+    description: str | None = None
+
+    def words(self) -> str:
+        parts = []
+        if self.discount_pct:
+            parts.append(f"{self.discount_pct.normalize():f}% {self.discount_days or 0} days")
+        if self.net_days is not None:
+            parts.append(f"net {self.net_days}")
+        return ", ".join(parts) or (self.description or "")
+
+
 class Invoice(_Model):
     """An invoice (X12 810) from a supplier, or one we send a customer."""
 
@@ -134,10 +153,11 @@ class Invoice(_Model):
     invoice_number: str
     invoice_date: date
     po_number: str | None = None
-    terms: str | None = None
+    terms: PaymentTerms | None = None
     parties: list[Party] = Field(default_factory=list)
     lines: list[InvoiceLine]
-    charges: list[Charge] = Field(default_factory=list)
+    charges: list[Charge] = Field(default_factory=list)  # allowances and charges (SAC)
+    taxes: list[Charge] = Field(default_factory=list)  # TXI
     stated_total: Decimal | None = None  # TDS01 as money
     source: Source
 

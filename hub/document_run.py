@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 
 from hub.errors import Problem
 from hub.ledger.store import Ledger, now
-from hub.orders.decide import Hold
+from hub.holds import Hold, codes
 from hub.partners import Partner
 from hub.ports import OutboundMessage, ParsedDocument
 
@@ -103,6 +103,11 @@ class DocumentRun:
         self.errors = [p.describe() for p in problems]
         self.advance("rejected", detail={"problems": self.errors}, problems=[p.to_dict() for p in problems])
 
+    def duplicate(self, message: str) -> None:
+        """The document repeats one already done: nothing of it is done again."""
+        self.errors = [message]
+        self.advance("duplicate", detail={"message": message})
+
     def hold(self, holds: list[Hold], posted: bool = False) -> None:
         self.holds = holds
         self.errors = [f"{h.code}: {h.message}" for h in holds]
@@ -111,12 +116,12 @@ class DocumentRun:
 
     @property
     def hold_codes(self) -> list[str]:
-        return list(dict.fromkeys(h.code for h in self.holds))
+        return codes(self.holds)
 
     def record_postings(self, target: str, amount, erp_ref: str | None = None) -> None:
         self.posting_rows += [
             {"target": target, "attempt": a.attempt, "outcome": a.outcome, "erp_ref": erp_ref if a.outcome in ("posted", "replayed") else None,
-             "rows": a.rows, "amount": str(amount), "error": a.error, "duration_ms": a.duration_ms, "at": now()}
+             "rows": a.rows, "amount": None if amount is None else str(amount), "error": a.error, "duration_ms": a.duration_ms, "at": now()}
             for a in self.attempts
         ]
         self.attempts = []

@@ -1,10 +1,13 @@
 """What the core needs from an ERP, in the core's own words.
 
 The ERP gateway (adapters/erp implements the reference ERP) hands out reference data for the rules,
-and posts a decided document in one transaction, idempotently on `source_document`. Allocation
-happens inside that transaction: the gateway locks the inventory rows the order touches, asks the
-core's allocator what to take from where, writes it, and commits; so `allocated` can never exceed
-`on_hand`, whatever other workers do at the same time.
+and posts a decided document in one transaction, idempotently on `source_document`. Decisions that
+depend on quantities other documents change are made inside that transaction: the gateway locks
+the rows, hands their current state to a callback of the core, writes what the callback decided,
+and commits. So `allocated` never exceeds `on_hand` (allocation), and two ASNs or invoices for the
+same PO, or two ship confirmations for the same order, can never both pass a check that only one
+of them should, whatever other workers do at the same time. A callback may run more than once (a
+retried attempt): it must decide from its arguments alone.
 """
 
 from __future__ import annotations
@@ -139,6 +142,211 @@ class PostingResult:
     rows: int = 0
 
 
+# --- purchasing: supplier ASNs and invoices ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PurchaseOrderLine:
+    line_no: int
+    sku: str
+    vendor_part: str | None
+    qty_ordered: int  # base units, like every purchasing quantity
+    unit_price: Decimal  # per base unit
+    qty_shipped: int  # by ASNs accepted so far
+    qty_received: int
+    qty_invoiced: int  # by supplier invoices approved so far
+
+
+@dataclass(frozen=True, slots=True)
+class PurchaseOrderState:
+    """A purchase order as it stands, read under lock in the posting transaction."""
+
+    po_number: str
+    supplier_id: str
+    status: str
+    lines: tuple[PurchaseOrderLine, ...]
+
+
+@dataclass(slots=True)
+class AsnLineDraft:
+    line_no: int
+    po_line_no: int | None
+    sku: str | None
+    vendor_part: str | None
+    qty: int  # base units
+
+
+@dataclass(slots=True)
+class AsnDraft:
+    """One PO's part of a supplier ASN: ACCEPTED raises qty_shipped on its PO lines, HOLD changes nothing."""
+
+    supplier_id: str
+    asn_number: str
+    po_number: str
+    ship_date: date | None
+    carrier: str | None
+    tracking: str | None
+    status: str  # ACCEPTED or HOLD
+    hold_codes: list[str]
+    lines: list[AsnLineDraft]
+
+
+@dataclass(slots=True)
+class ApInvoiceLineDraft:
+    line_no: int
+    po_line_no: int | None
+    sku: str | None
+    vendor_part: str | None
+    uom: str
+    qty: int  # in uom
+    base_qty: int
+    unit_price: Decimal  # per uom, as invoiced
+    amount: Decimal
+
+
+@dataclass(slots=True)
+class ApChargeDraft:
+    kind: str  # allowance, charge, tax
+    code: str | None
+    description: str | None
+    amount: Decimal
+
+
+@dataclass(slots=True)
+class ApInvoiceDraft:
+    """A supplier invoice: APPROVED raises qty_invoiced on its PO lines, HOLD changes nothing."""
+
+    supplier_id: str
+    invoice_number: str
+    po_number: str
+    invoice_date: date
+    status: str  # APPROVED or HOLD
+    hold_codes: list[str]
+    lines_total: Decimal
+    charges_total: Decimal
+    allowances_total: Decimal
+    tax_total: Decimal
+    total: Decimal  # as stated by the supplier
+    terms: str | None
+    terms_discount_pct: Decimal | None
+    terms_discount_days: int | None
+    terms_net_days: int | None
+    lines: list[ApInvoiceLineDraft]
+    charges: list[ApChargeDraft]
+
+
+# (POs by number, None when unknown; POs this ASN number was already recorded against) -> drafts
+AsnDecider = Callable[[dict[str, "PurchaseOrderState | None"], set[str]], list[AsnDraft]]
+# (the PO or None; True when this supplier already sent this invoice number) -> draft or None (post nothing)
+ApInvoiceDecider = Callable[["PurchaseOrderState | None", bool], "ApInvoiceDraft | None"]
+
+
+@dataclass(slots=True)
+class SupplierPosting:
+    """What a supplier document was posted as."""
+
+    created: bool  # False: posted before (replay), or nothing to post
+    statuses: dict[str, str]  # PO number -> ACCEPTED / APPROVED / HOLD, for what was posted
+    hold_codes: list[str]  # of what was posted
+    rows: int = 0
+
+
+# --- fulfilment: 3PL ship confirmations ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SalesOrderLineState:
+    line_no: int
+    sku: str
+    uom: str
+    qty_ordered: int  # in uom
+    unit_price: Decimal  # ours, per uom
+    qty_allocated: int  # base units, all warehouses
+    qty_backordered: int
+    qty_shipped: int  # base units
+    allocated_here: int  # base units allocated at the shipping warehouse
+
+
+@dataclass(frozen=True, slots=True)
+class SalesOrderState:
+    """A sales order as it stands, read under lock in the posting transaction."""
+
+    order_id: str
+    customer_id: str
+    customer_po: str
+    order_date: date
+    status: str
+    lines: tuple[SalesOrderLineState, ...]
+
+
+@dataclass(slots=True)
+class ArInvoiceLineDraft:
+    order_line_no: int
+    sku: str
+    uom: str
+    qty: int  # in uom
+    unit_price: Decimal  # as booked, per uom
+    amount: Decimal
+
+
+@dataclass(slots=True)
+class ShipmentLineDraft:
+    order_line_no: int
+    sku: str
+    qty: int  # base units
+
+
+@dataclass(slots=True)
+class ShipmentDraft:
+    """One order's shipment from a 3PL's warehouse and the AR invoice that bills it."""
+
+    order_id: str
+    customer_id: str
+    warehouse: str
+    carrier: str | None
+    tracking: str | None
+    ship_date: date
+    partner_reference: str  # the 3PL's shipment id
+    lines: list[ShipmentLineDraft]
+    completes_order: bool  # every line shipped in full: the order goes SHIPPED, then INVOICED
+    invoice_lines: list[ArInvoiceLineDraft]
+
+    @property
+    def invoice_total(self) -> Decimal:
+        return sum((line.amount for line in self.invoice_lines), Decimal("0.00"))
+
+
+# (orders by id, None when unknown; orders already shipped under this 3PL shipment id) -> drafts
+ShipmentDecider = Callable[[dict[str, "SalesOrderState | None"], set[str]], list[ShipmentDraft]]
+
+
+@dataclass(frozen=True, slots=True)
+class PostedShipment:
+    """A shipment as the ERP holds it, with the AR invoice that bills it: what the customer's ship
+    notice and invoice are written from (the same whether just posted or found posted before)."""
+
+    shipment_id: str
+    order_id: str
+    customer_id: str
+    customer_po: str
+    order_date: date
+    warehouse: str
+    carrier: str | None
+    tracking: str | None
+    ship_date: date
+    invoice_number: str
+    invoice_total: Decimal
+    order_status: str
+    invoice_lines: tuple[ArInvoiceLineDraft, ...]
+
+
+@dataclass(slots=True)
+class ShipmentPosting:
+    created: bool  # False: posted before (replay), or nothing to post
+    shipments: list[PostedShipment]
+    rows: int = 0
+
+
 class ErpGateway(Protocol):
     def reference_data(self) -> ReferenceData: ...
 
@@ -162,3 +370,38 @@ class ErpGateway(Protocol):
         reported to `on_attempt`. Idempotent: a draft whose source_document is already posted
         returns the existing order with created=False. Raises PermanentError (hub.errors) when
         it will never succeed, TransientError when retries ran out."""
+
+    def post_inbound_asn(
+        self,
+        source_document: str,
+        supplier_id: str,
+        asn_number: str,
+        po_numbers: list[str],
+        decide: AsnDecider,
+        on_attempt: Callable[[PostingAttempt], None] | None = None,
+    ) -> SupplierPosting:
+        """Lock the POs' lines, let `decide` judge the ASN on them, write its drafts in one
+        transaction. Retries, replay and errors as post_sales_order."""
+
+    def post_supplier_invoice(
+        self,
+        source_document: str,
+        supplier_id: str,
+        invoice_number: str,
+        po_number: str,
+        decide: ApInvoiceDecider,
+        on_attempt: Callable[[PostingAttempt], None] | None = None,
+    ) -> SupplierPosting:
+        """Lock the PO's lines, let `decide` match the invoice on them, write its draft."""
+
+    def post_ship_confirmation(
+        self,
+        source_document: str,
+        warehouse: str,
+        partner_reference: str,
+        order_ids: list[str],
+        decide: ShipmentDecider,
+        on_attempt: Callable[[PostingAttempt], None] | None = None,
+    ) -> ShipmentPosting:
+        """Lock the orders, their lines and inventory at `warehouse`; let `decide` judge the
+        confirmation; write shipments, inventory, order status and AR invoices in one transaction."""

@@ -66,6 +66,10 @@ class PartnerDirectory(BaseModel):
             None,
         )
 
+    def by_erp_ref(self, erp_ref: str, role: str) -> Partner | None:
+        """The partner that is ERP customer / supplier `erp_ref`."""
+        return next((p for p in self.partners if p.erp_ref == erp_ref and p.role == role), None)
+
     def by_cxml_sender(self, domain: str, identity: str) -> Partner | None:
         return next(
             (

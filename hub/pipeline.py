@@ -18,17 +18,15 @@ from pathlib import Path
 
 from sqlalchemy import Connection
 
-from hub.canonical import PurchaseOrder, Source
+from hub.canonical import Source
 from hub.config import Settings
 from hub.db import make_engine
 from hub.document_run import DocumentReport, DocumentRun, LedgerBatch
-from hub.failpoints import failpoint
-from hub.errors import ConfigurationError, PermanentError, Problem, TransientError
+from hub.errors import ConfigurationError, Problem
 from hub.ledger.store import Ledger
 from hub.mapping import MappingEngine, load_mapping
-from hub.orders.allocation import OrderAllocator
-from hub.orders.booking import BookedLine, OrderBooking
-from hub.orders.decide import Hold, OrderDecision, decide_order
+from hub.flows import FlowContext, flow_for
+from hub.holds import Hold
 from hub.partners import Partner, PartnerDirectory
 from hub.ports import OutboundMessage, ParsedDocument, ReadResult
 from hub.registry import Registry, load_registry
@@ -239,45 +237,10 @@ class Hub:
         if problems:
             return doc.reject(problems)
         doc.advance("mapped", canonical=canonical.model_dump(mode="json"), reference=getattr(canonical, "po_number", None), detail={"mapping": mapping.name, "version": mapping.digest[:12]})
-        if not isinstance(canonical, PurchaseOrder):
-            return doc.hold([Hold("NOT_SUPPORTED", "integration", f"{canonical.doc_type} documents are not processed yet")])
-        self._book_order(doc, canonical, partner, partners, ref, counters)
-
-    def _book_order(self, doc: DocumentRun, order: PurchaseOrder, partner: Partner, partners, ref, counters) -> None:
-        if not partner.erp_ref:
-            return doc.hold([Hold("NO_ERP_CUSTOMER", "integration", f"partner {partner.id} has no erp_ref (ERP customer id)")])
-        decision = decide_order(order, partner.erp_ref, doc.source_document, ref, self.erp, self.rules)
-        if decision.problems:
-            return doc.reject(decision.problems)
-        doc.advance("decided", decisions=[d.trace() for d in decision.trace], total=str(decision.draft.total) if decision.draft else None)
-        if decision.draft is None:
-            return doc.hold(decision.holds)
-        allocator = None
-        if decision.draft.status == "BOOKED":
-            allocator = OrderAllocator(self.rules, ref.customers[partner.erp_ref], ref.warehouses, decision.needs)
-        try:
-            posted = self.erp.post_sales_order(decision.draft, allocator, on_attempt=doc.attempts.append)
-        except PermanentError as exc:
-            doc.record_postings("reference-erp", decision.draft.total)
-            return doc.hold([Hold("ERP_REJECTED", "erp", str(exc))])
-        except TransientError as exc:
-            doc.record_postings("reference-erp", decision.draft.total)
-            return doc.hold([Hold("ERP_UNAVAILABLE", "erp", f"the ERP could not be reached after retries: {exc}")])
-        failpoint("after-erp-post")
-        doc.record_postings("reference-erp", decision.draft.total, posted.order_id)
-        if allocator is not None:
-            doc.add_decisions([d.trace() for d in allocator.decisions])
-        holds = _holds_after_posting(decision, allocator, posted.hold_codes)
-        doc.erp_ref = posted.order_id
-        if posted.status == "HOLD":
-            return doc.hold(holds, posted=True)
-        doc.advance("posted", erp_ref=posted.order_id)
-        if partner.wants("x12-855") and order.source.version:
-            writer = self.registry.order_response_writers.get("x12")
-            booking = _booking(order, decision, posted)
-            message = writer.order_response(order, booking, partner, partners.self_, counters)
-            doc.outbound.append(message)
-            doc.advance("answered", detail={"sent": message.filename})
+        flow = flow_for(canonical.doc_type, partner.role)
+        if flow is None:
+            return doc.hold([Hold("NOT_SUPPORTED", "integration", f"we take no {canonical.doc_type.replace('_', ' ')} documents from a {partner.role} ({partner.id})")])
+        flow(doc, canonical, partner, FlowContext(self.erp, self.rules, self.registry.document_writers, partners, ref, counters))
 
     # -- helpers ------------------------------------------------------------------------------------------
 
@@ -293,23 +256,3 @@ class Hub:
             temporary.write_bytes(row.content)
             os.replace(temporary, folder / row.filename)
             self.ledger.mark_outbox(row.id, "ready")
-
-
-def _holds_after_posting(decision: OrderDecision, allocator: OrderAllocator | None, erp_codes: list[str]) -> list[Hold]:
-    """The holds the ERP order carries, with the queue and words of the rule that set each."""
-    known = {h.code: h for h in decision.holds}
-    for d in allocator.decisions if allocator else []:
-        if d.action.name == "hold":
-            known.setdefault(d.action.args[0], Hold(d.action.args[0], d.action.args[1], "not enough stock to fill the order, and the customer takes no backorders"))
-    return [known.get(code) or Hold(code, "allocation" if code.startswith("ALLOCATION") else "customer-service", f"the ERP order carries hold {code}") for code in erp_codes]
-
-
-def _booking(order: PurchaseOrder, decision: OrderDecision, posted) -> OrderBooking:
-    backordered = posted.allocation.backordered if posted.allocation else {}
-    drafts = {line.line_no: line for line in decision.draft.lines}
-    lines = []
-    for line in order.lines:
-        draft = drafts[line.line_no]
-        item = line.item.model_copy(update={"sku": draft.sku})
-        lines.append(BookedLine(line.line_no, item, line.uom, line.quantity, draft.unit_price, line.unit_price, backordered.get(line.line_no, 0)))
-    return OrderBooking(posted.order_id, order.po_number, order.order_date, lines)

@@ -3,7 +3,8 @@
 A format reader turns raw bytes into generic trees (one per business document) plus what the
 format needs to answer the sender. The mapping engine (hub.mapping) turns a generic tree into a
 canonical document; the core never looks inside a format. An acknowledger writes the format's
-acknowledgment for what was read; an ERP gateway reads reference data and posts documents.
+acknowledgment for what was read; a document writer writes what we send (855, 856, 810); an ERP
+gateway reads reference data and posts documents.
 """
 
 from __future__ import annotations
@@ -82,8 +83,8 @@ class Acknowledger(Protocol):
         """Acknowledgments owed for what was read (997/999 per functional group)."""
 
 
-class OrderResponseWriter(Protocol):
-    def order_response(
-        self, order: Any, booking: Any, partner: Any, our_identity: Any, numbers: ControlNumbers
-    ) -> OutboundMessage:
-        """The order acknowledgment (X12 855) for a booked order."""
+class DocumentWriter(Protocol):
+    """Writes one kind of document we send, named like a partner's `outbound` list (x12-855)."""
+
+    def write(self, document: Any, partner: Any, our_identity: Any, numbers: ControlNumbers) -> OutboundMessage:
+        """The file for `document`: an OrderBooking (855), CustomerShipNotice (856), CustomerInvoice (810)."""

@@ -9,7 +9,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from hub.errors import ConfigurationError
-from hub.ports import FormatReader
+from hub.ports import DocumentWriter, FormatReader
 
 ENTRY_POINT_GROUPS = ("partnerhub.readers", "partnerhub.erp")
 
@@ -18,7 +18,7 @@ class Registry:
     def __init__(self) -> None:
         self.readers: dict[str, FormatReader] = {}
         self.acknowledgers: dict[str, Any] = {}
-        self.order_response_writers: dict[str, Any] = {}
+        self.document_writers: dict[str, DocumentWriter] = {}  # by outbound kind: x12-855, x12-856 ...
         self.erps: dict[str, Any] = {}
 
     def add_reader(self, reader: FormatReader) -> None:
@@ -27,8 +27,8 @@ class Registry:
     def add_acknowledger(self, format_name: str, acknowledger: Any) -> None:
         self.acknowledgers[format_name] = acknowledger
 
-    def add_order_response_writer(self, format_name: str, writer: Any) -> None:
-        self.order_response_writers[format_name] = writer
+    def add_document_writer(self, kind: str, writer: DocumentWriter) -> None:
+        self.document_writers[kind] = writer
 
     def add_erp(self, name: str, factory: Any) -> None:
         self.erps[name] = factory

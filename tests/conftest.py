@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from adapters.x12.envelope import parse_interchange
+
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = ROOT / "samples" / "scenario"
 DOCUMENTS = SCENARIO / "documents"
@@ -71,3 +73,25 @@ def erp(hub):
     """A connection to the hub's ERP database, for asserting rows."""
     with hub.erp_engine.connect() as conn:
         yield conn
+
+
+def rows(conn, sql: str, **params) -> list[dict]:
+    """The rows of `sql` as dicts. Ends the read transaction, so the next call sees later commits
+    (a SQLite reader otherwise keeps its snapshot)."""
+    found = [dict(r._mapping) for r in conn.execute(text(sql), params)]
+    conn.rollback()
+    return found
+
+
+def segments(content: bytes) -> dict[str, list[list[str]]]:
+    """An outbound interchange's segments by id (ISA and GS included), after a clean envelope read."""
+    interchange = parse_interchange(content)
+    assert not interchange.problems, [p.describe() for p in interchange.problems]
+    found: dict[str, list[list[str]]] = {}
+    for group in interchange.groups:
+        for ts in group.sets:
+            for seg in ts.segments:
+                found.setdefault(seg.id, []).append(seg.elements)
+        found.setdefault("GS", []).append(group.gs.elements)
+    found["ISA"] = [interchange.isa.elements]
+    return found

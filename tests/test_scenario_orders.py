@@ -8,10 +8,8 @@ from decimal import Decimal
 
 import pytest
 import yaml
-from sqlalchemy import text
 
-from adapters.x12.envelope import parse_interchange
-from tests.conftest import DOCUMENTS
+from tests.conftest import DOCUMENTS, rows, segments
 
 EXPECTED = yaml.safe_load((DOCUMENTS / "expected.yaml").read_text())
 ORDER_SAMPLES = [name for name, e in EXPECTED.items() if e["type"] in ("850", "order")]
@@ -21,23 +19,6 @@ SETTLED = {"BOOKED": {"posted", "answered"}, "HOLD": {"held"}}
 
 def test_all_eight_order_samples_are_covered():
     assert len(ORDER_SAMPLES) == 8
-
-
-def _rows(erp, sql: str, **params) -> list[dict]:
-    return [dict(r._mapping) for r in erp.execute(text(sql), params)]
-
-
-def _segments(content: bytes) -> dict[str, list[list[str]]]:
-    interchange = parse_interchange(content)
-    assert not interchange.problems, [p.describe() for p in interchange.problems]
-    found: dict[str, list[list[str]]] = {}
-    for group in interchange.groups:
-        for ts in group.sets:
-            for seg in ts.segments:
-                found.setdefault(seg.id, []).append(seg.elements)
-        found.setdefault("GS", []).append(group.gs.elements)
-    found["ISA"] = [interchange.isa.elements]
-    return found
 
 
 @pytest.mark.parametrize("sample", ORDER_SAMPLES)
@@ -53,7 +34,7 @@ def test_order_sample_outcome(sample, hub, erp, settings):
     assert report.holds == expected["holds"]
 
     source = f"hub:{report.interchange_id}:1"
-    orders = _rows(erp, "SELECT * FROM sales_orders WHERE source_document = :s", s=source)
+    orders = rows(erp, "SELECT * FROM sales_orders WHERE source_document = :s", s=source)
     assert len(orders) == 1
     order = orders[0]
     assert report.erp_ref == order["order_id"]
@@ -63,23 +44,23 @@ def test_order_sample_outcome(sample, hub, erp, settings):
     assert (order["hold_codes"] or "") == ",".join(expected["holds"])
 
     if "lines" in expected["erp"]:
-        lines = _rows(erp, "SELECT * FROM sales_order_lines WHERE order_id = :o ORDER BY line_no", o=order["order_id"])
+        lines = rows(erp, "SELECT * FROM sales_order_lines WHERE order_id = :o ORDER BY line_no", o=order["order_id"])
         assert len(lines) == len(expected["erp"]["lines"])
         for line, want in zip(lines, expected["erp"]["lines"]):
             for key, value in want.items():
                 got = line[key]
                 assert (f"{Decimal(got):.2f}" if "price" in key else got) == value, (line["line_no"], key)
 
-    allocations = _rows(erp, "SELECT line_no, warehouse, qty FROM allocations WHERE order_id = :o", o=order["order_id"])
+    allocations = rows(erp, "SELECT line_no, warehouse, qty FROM allocations WHERE order_id = :o", o=order["order_id"])
     assert sorted((a["line_no"], a["warehouse"], a["qty"]) for a in allocations) == sorted(
         (a["line_no"], a["warehouse"], a["qty"]) for a in expected["erp"]["allocations"]
     )
     for inv in expected["erp"].get("inventory_after", []):
-        row = _rows(erp, "SELECT on_hand, allocated FROM inventory WHERE warehouse = :w AND sku = :s", w=inv["warehouse"], s=inv["sku"])[0]
+        row = rows(erp, "SELECT on_hand, allocated FROM inventory WHERE warehouse = :w AND sku = :s", w=inv["warehouse"], s=inv["sku"])[0]
         assert (row["on_hand"], row["allocated"]) == (inv["on_hand"], inv["allocated"])
 
     with hub.ledger.engine.connect() as ledger:
-        exceptions = _rows(ledger, "SELECT code, queue FROM exceptions WHERE document_id = :d AND status = 'open'", d=report.document_id)
+        exceptions = rows(ledger, "SELECT code, queue FROM exceptions WHERE document_id = :d AND status = 'open'", d=report.document_id)
     assert sorted((e["code"], e["queue"]) for e in exceptions) == sorted((e["code"], e["queue"]) for e in expected.get("exceptions", []))
 
     outbox = settings.outbox_dir / expected["partner"]
@@ -88,16 +69,16 @@ def test_order_sample_outcome(sample, hub, erp, settings):
     by_kind = {f.name.split("-")[-2]: f for f in files}
     for out in expected["outbound"]:
         assert out["to"] == expected["partner"]
-        segments = _segments(by_kind[out["type"]].read_bytes())
-        assert segments["ST"][0][0] == out["type"]
-        isa = segments["ISA"][0]
+        found = segments(by_kind[out["type"]].read_bytes())
+        assert found["ST"][0][0] == out["type"]
+        isa = found["ISA"][0]
         assert (isa[4], isa[5].strip()) == ("ZZ", "HARBORSUPPLY")  # we are the sender
         if "ak5" in out:
-            assert [s[0] for s in segments["AK5"]] == [out["ak5"]]
+            assert [s[0] for s in found["AK5"]] == [out["ak5"]]
         if "ik5" in out:
-            assert [s[0] for s in segments["IK5"]] == [out["ik5"]]
+            assert [s[0] for s in found["IK5"]] == [out["ik5"]]
         if "ak9" in out:
-            assert segments["AK9"][0][0] == out["ak9"]
+            assert found["AK9"][0][0] == out["ak9"]
         if "bak02" in out:
-            assert segments["BAK"][0][1] == out["bak02"]
-            assert segments["BAK"][0][2] == expected["erp"]["sales_order"]["customer_po"]
+            assert found["BAK"][0][1] == out["bak02"]
+            assert found["BAK"][0][2] == expected["erp"]["sales_order"]["customer_po"]

@@ -6,6 +6,9 @@ Units: `sales_order_lines.qty_ordered`, `unit_price` and `customer_unit_price` a
 
 Hold codes are stored as one comma-separated string: "PRICE_MISMATCH,CREDIT_LIMIT" ("" = none).
 
+Supplier ASNs and invoices post in adapters/erp/purchasing.py, 3PL ship confirmations in
+adapters/erp/fulfilment.py, each through the same retried, replay-checked transaction as orders.
+
 Posting an order is one transaction: replay check on source_document; for a BOOKED order with
 an allocator, the order's inventory rows are locked and the allocator decides on what they hold;
 then the next order id (an UPDATE on erp_sequences, taken late so its row lock is held briefly),
@@ -27,27 +30,29 @@ import sqlite3
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from functools import partial
 from contextlib import contextmanager
 from dataclasses import fields
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, bindparam, func, or_, select, union_all
 from sqlalchemy import exc as sa_exc
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
+from adapters.erp.fulfilment import post_shipments, posted_shipments
+from adapters.erp.purchasing import post_ap_invoice, post_asn, posted_supplier_document
+from adapters.erp.rows import insert_many, join_codes, next_number, split_codes
 from adapters.erp.schema import (
-    ORDER_SEQUENCE,
     allocations,
     ap_invoices,
     ar_invoices,
     contract_prices,
     customer_items,
     customers,
-    erp_sequences,
     inbound_asns,
     inventory,
     items,
-    order_id_for,
     sales_order_lines,
     sales_orders,
     shipments,
@@ -58,6 +63,8 @@ from hub.erp import (
     Allocator,
     AllocationLine,
     AllocationOutcome,
+    ApInvoiceDecider,
+    AsnDecider,
     Availability,
     ContractPrice,
     Customer,
@@ -66,6 +73,9 @@ from hub.erp import (
     PostingResult,
     ReferenceData,
     SalesOrderDraft,
+    ShipmentDecider,
+    ShipmentPosting,
+    SupplierPosting,
     Warehouse,
 )
 from hub.db import sqlite_one_writer, writer
@@ -89,7 +99,11 @@ _POSTED_AS = (
 
 
 _so = sales_orders.c
-_OPEN_ORDER_TOTAL = select(func.coalesce(func.sum(_so.total), 0)).where(
+_INVOICED_SO_FAR = (
+    select(func.coalesce(func.sum(ar_invoices.c.total), 0)).where(ar_invoices.c.order_id == _so.order_id).scalar_subquery()
+)
+# a partly shipped order counts only its part not yet invoiced: the invoiced part is in open_ar
+_OPEN_ORDER_TOTAL = select(func.coalesce(func.sum(_so.total - _INVOICED_SO_FAR), 0)).where(
     _so.customer_id == bindparam("customer_id"), _so.status.in_(OPEN_STATUSES)
 )
 _CUSTOMER_PO = (
@@ -103,14 +117,6 @@ _CUSTOMER_PO = (
     .limit(1)
 )
 _POSTED_ORDER = select(_so.order_id, _so.status, _so.hold_codes).where(_so.source_document == bindparam("source"))
-_TAKE_ORDER_NUMBER = (
-    erp_sequences.update()
-    .where(erp_sequences.c.name == ORDER_SEQUENCE)
-    .values(next_value=erp_sequences.c.next_value + 1)
-    .returning(erp_sequences.c.next_value - 1)
-)
-
-
 class ReferenceErp:
     def __init__(self, engine: Engine):
         self._engine = engine
@@ -167,6 +173,29 @@ class ReferenceErp:
     ) -> PostingResult:
         if draft.status not in ("BOOKED", "HOLD"):
             raise PermanentError(f"{draft.source_document}: cannot post an order as {draft.status!r}")
+        post = partial(_post_order, draft=draft, allocate=allocate)
+        return self._posting(post, partial(_posted_order, source_document=draft.source_document), on_attempt)
+
+    def post_inbound_asn(self, source_document, supplier_id, asn_number, po_numbers, decide: AsnDecider, on_attempt=None) -> SupplierPosting:
+        post = partial(post_asn, source_document=source_document, supplier_id=supplier_id, asn_number=asn_number,
+                       po_numbers=po_numbers, decide=decide)
+        return self._posting(post, partial(posted_supplier_document, inbound_asns, source_document), on_attempt)
+
+    def post_supplier_invoice(self, source_document, supplier_id, invoice_number, po_number, decide: ApInvoiceDecider, on_attempt=None) -> SupplierPosting:
+        post = partial(post_ap_invoice, source_document=source_document, supplier_id=supplier_id,
+                       invoice_number=invoice_number, po_number=po_number, decide=decide)
+        return self._posting(post, partial(posted_supplier_document, ap_invoices, source_document), on_attempt)
+
+    def post_ship_confirmation(self, source_document, warehouse, partner_reference, order_ids, decide: ShipmentDecider, on_attempt=None) -> ShipmentPosting:
+        post = partial(post_shipments, source_document=source_document, warehouse=warehouse,
+                       partner_reference=partner_reference, order_ids=order_ids, decide=decide)
+        return self._posting(post, partial(posted_shipments, source_document=source_document), on_attempt)
+
+    def _posting(self, post: Callable[[Connection], Any], replay: Callable[[Connection], Any], on_attempt) -> Any:
+        """Run `post` in one write transaction, unless `replay` finds the document posted already.
+
+        Transient failures are retried with bounded exponential backoff; every attempt is
+        reported to `on_attempt` whatever happens; SQLAlchemy errors leave as hub errors."""
         report = on_attempt or (lambda attempt: None)
         retrying = Retrying(
             retry=retry_if_exception_type(TransientError),
@@ -176,14 +205,13 @@ class ReferenceErp:
         )
         for attempt in retrying:
             with attempt:
-                result = self._attempt(draft, allocate, attempt.retry_state.attempt_number, report)
+                result = self._attempt(post, replay, attempt.retry_state.attempt_number, report)
         return result
 
-    def _attempt(self, draft, allocate, number: int, report) -> PostingResult:
-        """One try, reported whatever happens; SQLAlchemy errors leave as hub errors."""
+    def _attempt(self, post, replay, number: int, report) -> Any:
         started = time.perf_counter()
         try:
-            result = self._post_or_replay(draft, allocate)
+            result, outcome = self._post_or_replay(post, replay)
         except Exception as exc:
             error = _translate(exc) if isinstance(exc, sa_exc.SQLAlchemyError) else exc
             outcome = "transient" if isinstance(error, TransientError) else "failed"
@@ -191,40 +219,25 @@ class ReferenceErp:
             if error is exc:
                 raise
             raise error from exc
-        outcome = "posted" if result.created else "replayed"
         report(PostingAttempt(number, outcome, None, _ms_since(started), result.rows))
         return result
 
-    def _post_or_replay(self, draft: SalesOrderDraft, allocate: Allocator | None) -> PostingResult:
+    def _post_or_replay(self, post, replay) -> tuple[Any, str]:
+        """The result and the attempt's outcome: posted, replayed (posted before) or not-posted."""
         try:
-            return self._post(draft, allocate)
+            with self._writer.begin() as conn:
+                existing = replay(conn)
+                if existing is not None:
+                    return existing, "replayed"
+                result = post(conn)
+                return result, "posted" if result.created else "not-posted"
         except sa_exc.IntegrityError:
             # A racing worker committed the same source_document after our replay check.
             with self._engine.connect() as conn:
-                existing = _posted_order(conn, draft.source_document)
+                existing = replay(conn)
             if existing is None:
                 raise
-            return existing
-
-    def _post(self, draft: SalesOrderDraft, allocate: Allocator | None) -> PostingResult:
-        with self._writer.begin() as conn:
-            existing = _posted_order(conn, draft.source_document)
-            if existing is not None:
-                return existing
-            status, hold_codes, outcome = draft.status, list(draft.hold_codes), None
-            if draft.status == "BOOKED" and allocate is not None:
-                availability = _lock_inventory(conn, {line.sku for line in draft.lines})
-                outcome = allocate(availability)
-                if outcome.hold_codes:
-                    status = "HOLD"
-                    hold_codes += [code for code in outcome.hold_codes if code not in hold_codes]
-                else:
-                    _check_allocation(draft, outcome, availability)
-            placed = outcome if outcome is not None and not outcome.hold_codes else AllocationOutcome()
-            order_id = _next_order_id(conn)
-            rows = _insert_order(conn, order_id, draft, status, hold_codes, placed)
-            rows += _take_inventory(conn, draft, placed)
-            return PostingResult(order_id, True, status, hold_codes, outcome, rows)
+            return existing, "replayed"
 
     @contextmanager
     def _reading(self) -> Iterator[Connection]:
@@ -255,15 +268,24 @@ def _posted_order(conn: Connection, source_document: str) -> PostingResult | Non
             select(sol.line_no, sol.qty_backordered).where(sol.order_id == row.order_id, sol.qty_backordered > 0)
         )
         allocation = AllocationOutcome([AllocationLine(*r) for r in placed], dict(backordered.all()))
-    codes = [code for code in row.hold_codes.split(",") if code]
-    return PostingResult(row.order_id, False, row.status, codes, allocation)
+    return PostingResult(row.order_id, False, row.status, split_codes(row.hold_codes), allocation)
 
 
-def _next_order_id(conn: Connection) -> str:
-    taken = conn.scalar(_TAKE_ORDER_NUMBER)
-    if taken is None:
-        raise PermanentError("the reference ERP has no sales order sequence (run create_schema)")
-    return order_id_for(taken)
+def _post_order(conn: Connection, draft: SalesOrderDraft, allocate: Allocator | None) -> PostingResult:
+    status, hold_codes, outcome = draft.status, list(draft.hold_codes), None
+    if draft.status == "BOOKED" and allocate is not None:
+        availability = _lock_inventory(conn, {line.sku for line in draft.lines})
+        outcome = allocate(availability)
+        if outcome.hold_codes:
+            status = "HOLD"
+            hold_codes += [code for code in outcome.hold_codes if code not in hold_codes]
+        else:
+            _check_allocation(draft, outcome, availability)
+    placed = outcome if outcome is not None and not outcome.hold_codes else AllocationOutcome()
+    order_id = next_number(conn, "sales_order")
+    rows = _insert_order(conn, order_id, draft, status, hold_codes, placed)
+    rows += _take_inventory(conn, draft, placed)
+    return PostingResult(order_id, True, status, hold_codes, outcome, rows)
 
 
 # Built once: a posting runs these for every order, and building a statement costs more than running it.
@@ -323,7 +345,7 @@ def _insert_order(
             customer_po=draft.customer_po,
             order_date=draft.order_date,
             status=status,
-            hold_codes=",".join(hold_codes),
+            hold_codes=join_codes(hold_codes),
             total=draft.total,
             source_document=draft.source_document,
         )
@@ -354,7 +376,7 @@ def _insert_order(
         {"order_id": order_id, "line_no": line_no, "warehouse": warehouse, "qty": qty}
         for (line_no, warehouse), qty in sorted(per_line_warehouse.items())
     ]
-    return 1 + _insert_many(conn, sales_order_lines, line_rows) + _insert_many(conn, allocations, allocation_rows)
+    return 1 + insert_many(conn, sales_order_lines, line_rows) + insert_many(conn, allocations, allocation_rows)
 
 
 def _take_inventory(conn: Connection, draft: SalesOrderDraft, placed: AllocationOutcome) -> int:
@@ -377,12 +399,6 @@ def _load(conn: Connection, table: Table, cls: type, *order_by) -> list:
     names = [f.name for f in fields(cls)]
     rows = conn.execute(select(*(table.c[n] for n in names)).order_by(*order_by))
     return [cls(*row) for row in rows]
-
-
-def _insert_many(conn: Connection, table: Table, rows: list[dict]) -> int:
-    if rows:
-        conn.execute(table.insert(), rows)
-    return len(rows)
 
 
 def _translate(exc: sa_exc.SQLAlchemyError) -> HubError:

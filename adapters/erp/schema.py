@@ -3,11 +3,13 @@
 Table names and key columns are the contract in the scenario README; the other columns are ours.
 Money is Numeric(12,2); prices a partner states (the customer's unit price, a supplier's invoiced
 price) are Numeric(12,4) so nothing they sent is rounded away. Quantities are whole numbers.
-`source_document` is UNIQUE wherever it appears: a document is posted at most once. It is nullable
-because orders keyed in by hand (the seed's) come from no document.
+`source_document` is UNIQUE wherever it appears (with the order or PO, where one document yields a
+row per order or PO): a document is posted at most once. It is nullable because orders keyed in
+by hand (the seed's) come from no document.
 
-`erp_sequences` hands out ERP numbers (sales order ids) inside the posting transaction, so a number
-is never given twice and a rolled-back posting gives its number back.
+`erp_sequences` hands out ERP numbers (sales order, shipment and AR invoice ids) inside the
+posting transaction, so a number is never given twice and a rolled-back posting gives its number
+back.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 metadata = MetaData()
@@ -32,11 +35,8 @@ metadata = MetaData()
 Money = Numeric(12, 2)
 StatedPrice = Numeric(12, 4)
 
-ORDER_SEQUENCE = "sales_order"
-
-
-def order_id_for(number: int) -> str:
-    return f"SO-{number:06d}"
+# ERP numbers handed out from erp_sequences: sequence name -> how a number is written
+NUMBERING = {"sales_order": "SO-{:06d}", "shipment": "SH-{:06d}", "ar_invoice": "INV-{:06d}"}
 
 
 def _source_document() -> Column:
@@ -147,6 +147,7 @@ purchase_order_lines = Table(
     Column("unit_price", Money, nullable=False),
     Column("qty_shipped", Integer, nullable=False, default=0),
     Column("qty_received", Integer, nullable=False, default=0),
+    Column("qty_invoiced", Integer, nullable=False, default=0),  # raised by approved supplier invoices
 )
 
 # --- sales -------------------------------------------------------------------------------------
@@ -192,13 +193,17 @@ allocations = Table(
 shipments = Table(
     "shipments",
     metadata,
-    Column("shipment_id", String(40), primary_key=True),
+    Column("shipment_id", String(40), primary_key=True),  # ours: SH-000001
     Column("order_id", ForeignKey("sales_orders.order_id"), nullable=False),
     Column("warehouse", ForeignKey("warehouses.code"), nullable=False),
     Column("carrier", String(40)),
     Column("tracking", String(60)),
     Column("ship_date", Date, nullable=False),
-    _source_document(),
+    Column("partner_reference", String(40), nullable=False),  # the 3PL's shipment id (BSN02)
+    Column("source_document", String(200)),
+    # one ship confirmation may cover several orders: one shipment each
+    UniqueConstraint("source_document", "order_id", name="uq_shipments_source"),
+    UniqueConstraint("warehouse", "partner_reference", "order_id", name="uq_shipments_partner_reference"),
 )
 
 shipment_lines = Table(
@@ -214,12 +219,14 @@ shipment_lines = Table(
 ar_invoices = Table(
     "ar_invoices",
     metadata,
-    Column("invoice_number", String(40), primary_key=True),
+    Column("invoice_number", String(40), primary_key=True),  # ours: INV-000001
     Column("order_id", ForeignKey("sales_orders.order_id"), nullable=False),
     Column("customer_id", ForeignKey("customers.customer_id"), nullable=False),
     Column("invoice_date", Date, nullable=False),
     Column("total", Money, nullable=False),
-    _source_document(),
+    Column("shipment_id", ForeignKey("shipments.shipment_id")),  # what it bills
+    Column("source_document", String(200)),
+    UniqueConstraint("source_document", "order_id", name="uq_ar_invoices_source"),
 )
 
 ar_invoice_lines = Table(
@@ -236,54 +243,89 @@ ar_invoice_lines = Table(
 )
 
 # --- supplier documents ------------------------------------------------------------------------
+# Supplier document numbers are the supplier's, so they are keyed with the supplier. An ASN may
+# ship against several POs: one inbound_asns row per (ASN, PO).
 
 inbound_asns = Table(
     "inbound_asns",
     metadata,
+    Column("supplier_id", ForeignKey("suppliers.supplier_id"), primary_key=True),
     Column("asn_number", String(40), primary_key=True),
-    Column("supplier_id", ForeignKey("suppliers.supplier_id"), nullable=False),
-    Column("po_number", ForeignKey("purchase_orders.po_number"), nullable=False),
+    Column("po_number", ForeignKey("purchase_orders.po_number"), primary_key=True),
     Column("ship_date", Date),
-    Column("status", String(12), nullable=False),
+    Column("carrier", String(40)),
+    Column("tracking", String(60)),
+    Column("status", String(12), nullable=False),  # ACCEPTED or HOLD
     Column("hold_codes", Text, nullable=False, default=""),  # comma-separated, "" = none
-    _source_document(),
+    Column("source_document", String(200)),
+    UniqueConstraint("source_document", "po_number", name="uq_inbound_asns_source"),
 )
 
 inbound_asn_lines = Table(
     "inbound_asn_lines",
     metadata,
-    Column("asn_number", ForeignKey("inbound_asns.asn_number"), primary_key=True),
+    Column("supplier_id", String(20), primary_key=True),
+    Column("asn_number", String(40), primary_key=True),
+    Column("po_number", String(20), primary_key=True),
     Column("line_no", Integer, primary_key=True),
     Column("po_line_no", Integer),
     Column("sku", ForeignKey("items.sku")),
     Column("vendor_part", String(40)),
     Column("qty_shipped", Integer, nullable=False),  # base units
+    ForeignKeyConstraint(
+        ["supplier_id", "asn_number", "po_number"],
+        ["inbound_asns.supplier_id", "inbound_asns.asn_number", "inbound_asns.po_number"],
+    ),
 )
 
 ap_invoices = Table(
     "ap_invoices",
     metadata,
+    Column("supplier_id", ForeignKey("suppliers.supplier_id"), primary_key=True),
     Column("invoice_number", String(40), primary_key=True),
-    Column("supplier_id", ForeignKey("suppliers.supplier_id"), nullable=False),
     Column("po_number", ForeignKey("purchase_orders.po_number"), nullable=False),
     Column("invoice_date", Date, nullable=False),
     Column("status", String(12), nullable=False),  # APPROVED or HOLD
     Column("hold_codes", Text, nullable=False, default=""),  # comma-separated, "" = none
-    Column("total", Money, nullable=False),
+    Column("lines_total", Money, nullable=False),
+    Column("charges_total", Money, nullable=False, default=0),  # SAC charges
+    Column("allowances_total", Money, nullable=False, default=0),  # SAC allowances
+    Column("tax_total", Money, nullable=False, default=0),  # TXI
+    Column("total", Money, nullable=False),  # as the supplier stated it (TDS)
+    Column("terms", String(80)),  # ITD, as words: "2% 10 days, net 30"
+    Column("terms_discount_pct", Numeric(5, 2)),
+    Column("terms_discount_days", Integer),
+    Column("terms_net_days", Integer),
     _source_document(),
 )
 
 ap_invoice_lines = Table(
     "ap_invoice_lines",
     metadata,
-    Column("invoice_number", ForeignKey("ap_invoices.invoice_number"), primary_key=True),
+    Column("supplier_id", String(20), primary_key=True),
+    Column("invoice_number", String(40), primary_key=True),
     Column("line_no", Integer, primary_key=True),
     Column("po_line_no", Integer),
     Column("sku", ForeignKey("items.sku")),
     Column("vendor_part", String(40)),
-    Column("qty_invoiced", Integer, nullable=False),
-    Column("unit_price", StatedPrice, nullable=False),  # as the supplier invoiced it
+    Column("uom", String(4), nullable=False),
+    Column("qty_invoiced", Integer, nullable=False),  # in uom
+    Column("unit_price", StatedPrice, nullable=False),  # per uom, as the supplier invoiced it
     Column("amount", Money, nullable=False),
+    ForeignKeyConstraint(["supplier_id", "invoice_number"], ["ap_invoices.supplier_id", "ap_invoices.invoice_number"]),
+)
+
+ap_invoice_charges = Table(
+    "ap_invoice_charges",
+    metadata,
+    Column("supplier_id", String(20), primary_key=True),
+    Column("invoice_number", String(40), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("kind", String(10), nullable=False),  # allowance, charge or tax
+    Column("code", String(10)),  # SAC02 / TXI01
+    Column("description", String(80)),
+    Column("amount", Money, nullable=False),  # positive; the kind says which way it counts
+    ForeignKeyConstraint(["supplier_id", "invoice_number"], ["ap_invoices.supplier_id", "ap_invoices.invoice_number"]),
 )
 
 # --- numbering ---------------------------------------------------------------------------------

@@ -18,16 +18,17 @@ from typing import Any
 from sqlalchemy import Boolean, Column, Connection, Date, Engine, Integer, Numeric, Table, func, select
 from sqlalchemy.exc import IntegrityError
 
-from adapters.erp.schema import ORDER_SEQUENCE, erp_sequences, metadata, sales_orders
+from adapters.erp.schema import NUMBERING, erp_sequences, metadata, sales_orders
 from hub.errors import ConfigurationError, Location
 
 
 def create_schema(engine: Engine) -> None:
-    """Create the tables that are missing and the order-number sequence (idempotent)."""
+    """Create the tables and the number sequences that are missing (idempotent)."""
     metadata.create_all(engine)
     with engine.begin() as conn:
-        if conn.scalar(select(erp_sequences.c.name).where(erp_sequences.c.name == ORDER_SEQUENCE)) is None:
-            conn.execute(erp_sequences.insert().values(name=ORDER_SEQUENCE, next_value=1))
+        present = set(conn.scalars(select(erp_sequences.c.name)))
+        for name in NUMBERING.keys() - present:
+            conn.execute(erp_sequences.insert().values(name=name, next_value=1))
 
 
 def load_seed(engine: Engine, erp_dir: Path) -> dict[str, int]:
@@ -113,6 +114,6 @@ def _advance_order_sequence(conn: Connection) -> None:
         seq = erp_sequences.c
         conn.execute(
             erp_sequences.update()
-            .where(seq.name == ORDER_SEQUENCE, seq.next_value <= max(numbers))
+            .where(seq.name == "sales_order", seq.next_value <= max(numbers))
             .values(next_value=max(numbers) + 1)
         )

@@ -16,7 +16,7 @@ import re
 from datetime import UTC, datetime
 
 from adapters.x12.model import FunctionalGroup, Interchange, TransactionSet
-from adapters.x12.writer import Envelope, Segment, render_interchange
+from adapters.x12.writer import Envelope, Segment, message
 from hub.errors import Problem
 from hub.ports import ControlNumbers, OutboundMessage, ReadResult
 
@@ -105,14 +105,5 @@ class X12Acknowledger:
                 usage=interchange.usage or "P",
                 delimiters=interchange.delimiters,
             )
-            text, isa13 = render_interchange(envelope, "FA", [body], partner.id, numbers, when)
-            messages.append(
-                OutboundMessage(
-                    partner_id=partner.id,
-                    kind=kind,
-                    filename=f"{partner.id}-{kind}-{isa13}.x12",
-                    content=text.encode("latin-1"),
-                    interchange_control=isa13,
-                )
-            )
+            messages.append(message(partner.id, kind, envelope, "FA", [body], numbers, when))
         return messages

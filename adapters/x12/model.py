@@ -5,10 +5,13 @@ acknowledgment code they become:
 
     "seg:N"  AK304 / IK304 segment error N   (1 unrecognized id, 2 unexpected, 3 mandatory missing,
                                               4 loop over max, 5 segment over max use,
-                                              6 not in defined set, 7 not in sequence, 8 has element errors)
+                                              6 not in defined set, 7 not in sequence, 8 has element errors;
+                                              8 also for an HL01/HL02 hierarchy fault, with the element
+                                              named in the location: see hierarchy.py)
     "ele:N"  AK403 / IK403 element error N   (1 mandatory missing, 2 conditional missing, 3 too many
                                               elements, 4 too short, 5 too long, 6 invalid character,
-                                              7 invalid code, 8 invalid date, 9 invalid time, 10 exclusion)
+                                              7 invalid code, 8 invalid date, 9 invalid time, 10 exclusion;
+                                              7 also for an 856 HL03 level outside the level it needs)
     "set:N"  AK502 / IK502 set error N       (1 not supported, 2 trailer missing, 3 control numbers differ,
                                               4 segment count wrong, 5 segments in error, 6 bad set id,
                                               7 bad control number)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import io
 import logging
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 
 from .envelope import BOM, ISA_LENGTH, LAYOUT
 from .model import TransactionSet
@@ -48,7 +48,7 @@ def run_pyx12(raw: bytes) -> OracleResult:
     logging.getLogger("pyx12").setLevel(logging.CRITICAL)
     try:
         errh = _validate(text)
-    except Exception as exc:  # pyx12 raises EngineError, X12Error and plain bugs alike
+    except Exception as exc:  # noqa: BLE001  (pyx12 raises EngineError, X12Error and plain bugs alike)
         return OracleResult(skipped=f"pyx12 failed: {type(exc).__name__}: {exc}")
     return OracleResult(sets=_collect(errh))
 
@@ -57,8 +57,8 @@ def findings_of(ts: TransactionSet, version: str) -> SetFindings:
     """Our TransactionSet in the oracle's shape.
 
     pyx12 reports a few element-level faults on the segment only (AK3 code 8, no AK4): too many
-    elements, and faults of a composite as a whole (missing, too many components, not used). Those
-    are reduced to the segment here as well."""
+    elements, faults of a composite as a whole (missing, too many components, not used), and HL01/HL02
+    hierarchy faults. Those are reduced to the segment here as well, as is every seg: problem."""
     name = map_file(ts.set_id, version)
     composites = _composite_refs(name) if name else frozenset()
     locations = set()
@@ -68,7 +68,7 @@ def findings_of(ts: TransactionSet, version: str) -> SetFindings:
                 or loc.segment_id in ("ST", "SE"):
             continue
         element = loc.element
-        if problem.code == "ele:3" or element in composites or not element:
+        if problem.code.startswith("seg:") or problem.code == "ele:3" or element in composites or not element:
             locations.add((loc.segment_position, None, None))
             continue
         ref = element[len(loc.segment_id):] if loc.segment_id and element.startswith(loc.segment_id) else element
@@ -77,7 +77,7 @@ def findings_of(ts: TransactionSet, version: str) -> SetFindings:
     return SetFindings(ts.control, not ts.problems, frozenset(locations))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _composite_refs(name: str) -> frozenset[str]:
     refs = set()
     stack = [compiled_map(name).st_loop]
@@ -114,21 +114,21 @@ def _pyx12_input(raw: bytes) -> tuple[str, str | None]:
     return text, None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _param():
     import pyx12.params
 
     return pyx12.params.params()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _map(name: str):
     import pyx12.map_if
 
     return pyx12.map_if.load_map_file(name, _param(), str(MAPS_DIR))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _index():
     import pyx12.map_index
 

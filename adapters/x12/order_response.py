@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from adapters.x12.writer import STANDARD_DELIMITERS, Envelope, Segment, clean, render_interchange
+from adapters.x12.writer import STANDARD_DELIMITERS, Segment, clean, document_to
 from hub.orders.booking import OrderBooking
 from hub.ports import ControlNumbers, OutboundMessage
 
@@ -17,10 +17,9 @@ _ID_QUALIFIERS = (("buyer_part", "BP"), ("vendor_part", "VP"), ("upc", "UP"))
 
 
 class X12OrderResponseWriter:
-    def order_response(self, order, booking: OrderBooking, partner, our_identity, numbers: ControlNumbers) -> OutboundMessage:
+    def write(self, booking: OrderBooking, partner, our_identity, numbers: ControlNumbers) -> OutboundMessage:
         d = STANDARD_DELIMITERS
         when = datetime.now(UTC)
-        version = order.source.version or partner.x12_version or "004010"
         body: list[Segment] = [
             ["ST", "855"],
             ["BAK", "00", "AC" if booking.changed else "AT", clean(booking.po_number, d), booking.po_date.strftime("%Y%m%d"), "", "", "", booking.order_id, when.strftime("%Y%m%d")],
@@ -39,14 +38,4 @@ class X12OrderResponseWriter:
             else:
                 body.append(["ACK", "IP" if line.price_changed else "IA", str(line.quantity), line.uom])
         body.append(["CTT", str(len(booking.lines))])
-        envelope = Envelope(
-            sender=(our_identity.isa.qualifier, our_identity.isa.id),
-            receiver=(partner.isa.qualifier, partner.isa.id),
-            gs_sender=our_identity.gs,
-            gs_receiver=partner.gs or partner.isa.id,
-            version=version,
-        )
-        text, isa13 = render_interchange(envelope, "PR", [body], partner.id, numbers, when)
-        return OutboundMessage(
-            partner_id=partner.id, kind="855", filename=f"{partner.id}-855-{isa13}.x12", content=text.encode("latin-1"), interchange_control=isa13
-        )
+        return document_to(partner, our_identity, "855", "PR", body, booking.version, numbers, when)

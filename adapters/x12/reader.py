@@ -4,6 +4,16 @@ Generic tree of a transaction set (the contract with the mapping engine): a segm
 list of element dicts, one per occurrence ({"BEG03": "PO-1", ..., "_line": 4}, empty elements
 left out, a composite as the list of its components); a loop id ("PO1_LOOP") maps to a list of
 dicts of the same shape, each with the "_line" of its first segment.
+
+HL hierarchy (856): the top-level "HL_LOOP" is the flat list of every HL loop dict in document
+order, as in the X12 standard; in addition each HL loop dict has "_within": the list of the HL
+loop dicts below it in the hierarchy (all descendants, in document order, built from HL01/HL02;
+empty for a leaf). These are plain references to the same dicts, with no parent pointer, so the
+tree has no cycles. For example (JMESPath): orders `HL_LOOP[?HL[0].HL03=='O']`, the items of an
+order `_within[?HL[0].HL03=='I']`, the SSCC-18 of its packs
+`_within[?HL[0].HL03=='P'].MAN[] | [?MAN01=='GM'].MAN02` (a filter right after a projection,
+`_within[?...].MAN[?...]`, applies to the projected list as a whole and finds nothing). See
+hierarchy.py for the checks.
 """
 
 from __future__ import annotations
@@ -13,6 +23,7 @@ from typing import Any
 from hub.errors import Location, Problem
 from hub.ports import ParsedDocument, ReadResult
 
+from . import hierarchy
 from .envelope import BOM, LAYOUT, parse_interchanges
 from .model import FunctionalGroup, Interchange, TransactionSet
 from .validator import validate
@@ -48,6 +59,8 @@ class X12Reader:
                 "set:1", f"transaction set {ts.set_id} in version '{group.version}' is not supported",
                 Location(line=ts.st.line, column=ts.st.column, segment_id="ST", segment_position=1,
                          element="ST01", transaction_set=ts.control)))
+        else:
+            hierarchy.check(ts)
         control = {"group_control": group.control, "set_control": ts.control, "version": group.version,
                    "functional_id": group.functional_id}
         return ParsedDocument(index, ts.set_id, ts.tree or {}, control, ts.problems + group.problems)

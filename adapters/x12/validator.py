@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,8 @@ from hub.errors import Location, Problem
 from .model import Segment, TransactionSet
 
 MAPS_DIR = Path(__file__).resolve().parent / "maps"
-MAP_FILES = {("850", "004010"): "850.4010.xml", ("850", "005010"): "850.5010.xml"}
+MAP_FILES = {(set_id, f"00{version}"): f"{set_id}.{version}.xml" for set_id in ("850", "856", "810")
+             for version in ("4010", "5010")}
 
 CONTROL_CHARS = re.compile("[\x01-\x07\x09-\x0d\x11-\x17\x1c-\x1f]")
 NOT_EXTENDED = {
@@ -86,7 +87,7 @@ def map_file(set_id: str, version: str) -> str | None:
     return MAP_FILES.get((set_id, version[:6]))
 
 
-@lru_cache(maxsize=None)
+@cache
 def compiled_map(file_name: str) -> CompiledMap:
     root = etree.parse(str(MAPS_DIR / file_name)).getroot()
     data_elements = _data_elements()
@@ -96,7 +97,7 @@ def compiled_map(file_name: str) -> CompiledMap:
     return CompiledMap(st_loop, icvn, frozenset(_segment_ids(st_loop)))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _data_elements() -> dict[str, tuple[str, int, int]]:
     root = etree.parse(str(MAPS_DIR / "dataele.xml")).getroot()
     return {e.get("ele_num"): (e.get("data_type"), int(e.get("min_len")), int(e.get("max_len")))
@@ -143,7 +144,7 @@ def _segment_ids(loop: LoopRule):
 # -- walking --------------------------------------------------------------------------------
 
 class _Frame:
-    __slots__ = ("loop", "counts", "tree")
+    __slots__ = ("counts", "loop", "tree")
 
     def __init__(self, loop: LoopRule, tree: dict):
         self.loop, self.counts, self.tree = loop, {}, tree

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from adapters.x12.model import Delimiters
-from hub.ports import ControlNumbers
+from hub.ports import ControlNumbers, OutboundMessage
 
 STANDARD_DELIMITERS = Delimiters(element="*", component=">", segment="~", repetition="^")
 
@@ -74,3 +74,24 @@ def render_interchange(
     end = d.segment if d.segment in "\r\n" else d.segment + "\n"  # a line break per segment, unless that is the terminator
     text = "".join(d.element.join(seg).rstrip(d.element) + end for seg in out[1:])
     return d.element.join(isa) + end + text, f"{isa13:09d}"
+
+
+def message(partner_id: str, kind: str, envelope: Envelope, functional_id: str, sets: list[list[Segment]],
+            numbers: ControlNumbers, when: datetime) -> OutboundMessage:
+    """One interchange for `partner_id` as the file we send (`<partner>-<kind>-<ISA13>.x12`)."""
+    text, isa13 = render_interchange(envelope, functional_id, sets, partner_id, numbers, when)
+    return OutboundMessage(partner_id=partner_id, kind=kind, filename=f"{partner_id}-{kind}-{isa13}.x12",
+                           content=text.encode("latin-1"), interchange_control=isa13)
+
+
+def document_to(partner, our_identity, kind: str, functional_id: str, body: list[Segment], version: str | None,
+                numbers: ControlNumbers, when: datetime) -> OutboundMessage:
+    """A business document we send `partner` (855, 856, 810): one set in the partner's own X12 identity."""
+    envelope = Envelope(
+        sender=(our_identity.isa.qualifier, our_identity.isa.id),
+        receiver=(partner.isa.qualifier, partner.isa.id),
+        gs_sender=our_identity.gs,
+        gs_receiver=partner.gs or partner.isa.id,
+        version=version or partner.x12_version or "004010",
+    )
+    return message(partner.id, kind, envelope, functional_id, [body], numbers, when)

@@ -193,7 +193,8 @@ def _brief(text: str, limit: int = 60) -> str:
 
 def _path_steps(node: dict) -> list | None:
     """A plain path as steps, or None: ("f", key) a field, ("i", n) an index, ("k", keys) a
-    multi-select list of fields, ("m", getters) a multi-select list of paths."""
+    multi-select list of fields, ("m", getters) a multi-select list of paths, ("q", predicate) a
+    filter with nothing projected after it (a[?b=='x']), as the last step or before a pipe."""
     kind, children = node["type"], node.get("children", [])
     if kind == "identity":
         return []
@@ -212,7 +213,40 @@ def _path_steps(node: dict) -> list | None:
         if all(len(p) == 1 and p[0][0] == "f" for p in paths):  # [PO106, PO107, ...]: the common case
             return [("k", tuple(p[0][1] for p in paths))]
         return [("m", tuple(_path_getter(p) for p in paths))]
+    if kind == "pipe":  # a | b: b on the whole of a's result
+        parts = [_path_steps(child) for child in children]
+        return None if None in parts else parts[0] + parts[1]
+    if kind == "filter_projection" and children[1]["type"] == "identity":  # a[?HL[0].HL03=='O']
+        left, keep = _path_steps(children[0]), _predicate(children[2])
+        return None if left is None or keep is None else left + [("q", keep)]
     return None
+
+
+def _predicate(node: dict) -> Callable[[Any], bool] | None:
+    """A filter condition of ==, != between paths and literals, joined by || and &&; else None."""
+    kind, children = node["type"], node.get("children", [])
+    if kind == "comparator" and node["value"] in ("eq", "ne"):
+        left, right = (_operand(child) for child in children)
+        if left is None or right is None:
+            return None
+        compare = TreeInterpreter.COMPARATOR_FUNC[node["value"]]
+        return lambda value: compare(left(value), right(value))
+    if kind in ("or_expression", "and_expression"):
+        first, second = (_predicate(child) for child in children)
+        if first is None or second is None:
+            return None
+        if kind == "or_expression":
+            return lambda value: first(value) or second(value)
+        return lambda value: first(value) and second(value)
+    return None
+
+
+def _operand(node: dict) -> Getter | None:
+    if node["type"] == "literal":
+        constant = node["value"]
+        return lambda value: constant
+    steps = _path_steps(node)
+    return None if steps is None else _path_getter(steps)
 
 
 def _path_getter(steps: list) -> Getter:
@@ -231,6 +265,8 @@ def _path_getter(steps: list) -> Getter:
                 value = value[arg] if isinstance(value, list) and -len(value) <= arg < len(value) else None
             elif kind == "k":
                 value = [value.get(key) for key in arg] if isinstance(value, dict) else [None] * len(arg)
+            elif kind == "q":
+                value = [item for item in value if arg(item)] if isinstance(value, list) else None
             else:
                 value = [sub(value) for sub in arg]
         return value

@@ -15,6 +15,8 @@ raises `ValueError` at compile time, which the loader reports as a Configuration
     qualified_ids  a flat list [qualifier, id, qualifier, id, ...] (X12 PO106..PO125) ->
                    {ItemIds field: id} through `table` (qualifier -> field); unknown qualifiers are
                    skipped, the first id for a field wins; at least one known qualifier is required
+    implied_decimal  a whole number with `places` (default 2) implied decimal places -> Decimal
+                   (X12 type N2, e.g. TDS01 and SAC05: "364200" -> 3642.00)
 """
 
 from __future__ import annotations
@@ -173,6 +175,21 @@ def _qualified_ids(options: Mapping[str, Any], tables: Mapping[str, dict]) -> Tr
     return qualified_ids
 
 
+def _implied_decimal(options: Mapping[str, Any], tables: Mapping[str, dict]) -> Transform:
+    """A whole number with `places` implied decimal places (X12 type N2: "364200" is 3642.00)."""
+    places = options.get("places", 2)
+    if not isinstance(places, int) or isinstance(places, bool) or not 0 <= places <= 6:
+        raise ValueError(f"places must be a whole number from 0 to 6, got {places!r}")
+    def implied_decimal(value: Any) -> Decimal:
+        try:
+            whole = _int(value)
+        except ValueRejected:
+            raise ValueRejected(f"a whole number with {places} implied decimal places") from None
+        return Decimal(whole).scaleb(-places)
+
+    return implied_decimal
+
+
 def _simple(transform: Transform) -> Callable[[Mapping[str, Any], Mapping[str, dict]], Transform]:
     return lambda options, tables: transform
 
@@ -185,12 +202,13 @@ _BUILDERS: dict[str, Callable[[Mapping[str, Any], Mapping[str, dict]], Transform
     "strip": _simple(_strip),
     "lookup": _lookup,
     "qualified_ids": _qualified_ids,
+    "implied_decimal": _implied_decimal,
 }
 
 NAMES = tuple(_BUILDERS)
 
 # The options each transform reads; any other key on a field spec is a configuration error.
-OPTIONS = {"date": {"format"}, "lookup": {"table"}, "qualified_ids": {"table"}}
+OPTIONS = {"date": {"format"}, "lookup": {"table"}, "qualified_ids": {"table"}, "implied_decimal": {"places"}}
 
 
 def build(name: str, options: Mapping[str, Any], tables: Mapping[str, dict]) -> Transform:

@@ -29,6 +29,7 @@ class OrderBooking:
     po_number: str
     po_date: object  # date
     lines: list[BookedLine]
+    version: str  # the X12 version to answer in (the order's, else the partner's)
 
     @property
     def changed(self) -> bool:

@@ -11,6 +11,7 @@ from decimal import Decimal
 from hub.canonical import PurchaseOrder
 from hub.erp import ErpGateway, ReferenceData, SalesOrderDraft, SalesOrderLineDraft
 from hub.errors import Location, Problem
+from hub.holds import Hold, codes, holds_from
 from hub.orders.allocation import Need
 from hub.orders.pricing import (
     KNOWN_UNITS,
@@ -24,13 +25,6 @@ from hub.orders.pricing import (
 from hub.rules.engine import Decision, RuleEngine
 
 
-@dataclass(frozen=True, slots=True)
-class Hold:
-    code: str
-    queue: str
-    message: str
-
-
 @dataclass(slots=True)
 class OrderDecision:
     customer_id: str
@@ -42,11 +36,7 @@ class OrderDecision:
     problems: list[Problem] = field(default_factory=list)  # the order cannot be processed at all
 
     def hold_codes(self) -> list[str]:
-        return list(dict.fromkeys(h.code for h in self.holds))
-
-
-def _holds_from(decisions: list[Decision], describe) -> list[Hold]:
-    return [Hold(d.action.args[0], d.action.args[1], describe(d)) for d in decisions if d.action.name == "hold"]
+        return codes(self.holds)
 
 
 def decide_order(
@@ -82,7 +72,7 @@ def decide_order(
     )
     checks = rules.evaluate("order-checks", check_facts)
     decision.trace += checks
-    decision.holds += _holds_from(checks, lambda d: _describe_check(d, order))
+    decision.holds += holds_from(checks, lambda d: _describe_check(d, order))
     if any(sku is None for sku in skus) or any(line.uom not in KNOWN_UNITS for line in order.lines):
         if not decision.holds:  # a ruleset that lets an unresolvable line through still cannot book it
             decision.holds.append(Hold("UNKNOWN_ITEM", "customer-service", "a line names an item or unit we cannot book"))
@@ -113,7 +103,7 @@ def decide_order(
     for d in pricing:
         if d.action.name == "set_price":
             prices[d.fact["id"]] = candidates[d.fact["id"]][d.action.args[0]]
-    decision.holds += _holds_from(pricing, lambda d: _describe_price(d, order, prices))
+    decision.holds += holds_from(pricing, lambda d: _describe_price(d, order, prices))
 
     lines = []
     for line, sku in zip(order.lines, skus):
@@ -134,7 +124,7 @@ def decide_order(
         [{"kind": "order", "id": "order", "credit_hold": customer.credit_hold, "headroom": float(customer.credit_limit - exposure)}],
     )
     decision.trace += credit
-    decision.holds += _holds_from(
+    decision.holds += holds_from(
         credit,
         lambda d: (
             f"customer {customer_id} is on credit hold"

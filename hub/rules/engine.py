@@ -194,6 +194,13 @@ class RuleEngine:
         except KeyError:
             raise ConfigurationError(f"no active ruleset named {name!r}; loaded: {sorted(self._active)}") from None
 
+    def queue_for(self, name: str, code: str) -> str | None:
+        """The queue that ruleset `name` sends hold `code` to (its `hold(code, queue)` rule), or None."""
+        for action in self.ruleset(name).actions.values():
+            if action.name == "hold" and action.args[0] == code:
+                return action.args[1]
+        return None
+
     def evaluate(self, name: str, facts: list[dict[str, Any]]) -> list[Decision]:
         """Decisions for `facts` (each needs a `kind` and an `id` unique in the batch).
 

@@ -1,8 +1,21 @@
-"""Writes the 850 maps and dataele.xml of this directory from the compact spec below.
+"""Writes the transaction set maps and dataele.xml of this directory from the compact spec below.
 
 The XML files are what pyx12 and our fast validator read; this script is only how they were made
-(run it again after changing the spec: `python adapters/x12/maps/_generate.py`). One spec serves
-004010 and 005010: where a length differs between the versions, the wider one is used.
+(run it again after changing the spec: `python adapters/x12/maps/_generate.py`). One map per
+transaction set and version (850, 856 and 810, each for 004010 and 005010): the control map of the
+version with the set's BODY inside its GS_LOOP, ST01 limited to the set's own code.
+
+One BODY serves 004010 and 005010 (their tables agree for what we map); where a length differs
+between the versions, the wider one is used. Positions are the standard's (004010 numbering), with
+the detail table at 1000 + and the summary table at 2000 + the standard position, so that the
+positions rise through the whole set as pyx12 and our validator need. Segments and loops of the
+standard that our partners do not send are left out (they are read as "not part of the set"):
+hazardous material (LH1 loop), LM/LQ, V1/R4, FA1/FA2, YNQ, L7, BAL, INC, PAM, DMG, SR, PAL, TSD,
+ETD, GF; 005010 also makes the 856 TD3 a loop with AT9, kept a plain segment here.
+
+Deliberate choices beyond the standard: the 810 IT1 loop is mandatory (the standard makes it
+optional, retail implementation guides make it "must use": we match invoice lines); HL03 has no
+code list (pyx12 would read a bad level code as "segment not found"; the reader checks levels).
 
 Code lists: on the first element of a segment pyx12 matches segments by their code list, so a bad
 code would read as "segment not found"; there the list is written as an anchored <regex> instead.
@@ -26,9 +39,11 @@ ELEMENTS = {
     "26": ("ID", 2, 3, "Country Code"),
     "40": ("ID", 2, 2, "Equipment Description Code"),
     "54": ("ID", 2, 2, "Risk of Loss Code"),
+    "61": ("AN", 1, 30, "Free-Form Message"),
     "65": ("R", 1, 8, "Height"),
     "66": ("ID", 1, 2, "Identification Code Qualifier"),
     "67": ("AN", 2, 80, "Identification Code"),
+    "76": ("AN", 1, 22, "Invoice Number"),
     "79": ("AN", 1, 50, "Lading Description"),
     "80": ("N0", 1, 7, "Lading Quantity"),
     "81": ("R", 1, 10, "Weight"),
@@ -48,6 +63,7 @@ ELEMENTS = {
     "127": ("AN", 1, 50, "Reference Identification"),
     "128": ("ID", 2, 3, "Reference Identification Qualifier"),
     "133": ("ID", 1, 2, "Routing Sequence Code"),
+    "140": ("ID", 2, 4, "Standard Carrier Alpha Code"),
     "143": ("ID", 3, 3, "Transaction Set Identifier Code"),
     "146": ("ID", 2, 2, "Shipment Method of Payment"),
     "152": ("ID", 2, 3, "Special Handling Code"),
@@ -76,6 +92,7 @@ ELEMENTS = {
     "324": ("AN", 1, 22, "Purchase Order Number"),
     "325": ("AN", 1, 20, "Tax Identification Number"),
     "326": ("AN", 1, 30, "Request Reference Number"),
+    "327": ("AN", 1, 8, "Change Order Sequence Number"),
     "328": ("AN", 1, 30, "Release Number"),
     "329": ("AN", 4, 9, "Transaction Set Control Number"),
     "330": ("R", 1, 15, "Quantity Ordered"),
@@ -98,6 +115,7 @@ ELEMENTS = {
     "355": ("ID", 2, 2, "Unit or Basis for Measurement Code"),
     "356": ("N0", 1, 6, "Pack"),
     "357": ("R", 1, 8, "Size"),
+    "358": ("R", 1, 15, "Quantity Invoiced"),
     "362": ("N2", 1, 10, "Terms Discount Amount"),
     "363": ("ID", 3, 3, "Note Reference Code"),
     "364": ("AN", 1, 256, "Communication Number"),
@@ -112,12 +130,15 @@ ELEMENTS = {
     "374": ("ID", 3, 3, "Date/Time Qualifier"),
     "378": ("ID", 1, 1, "Percent Qualifier"),
     "380": ("R", 1, 15, "Quantity"),
+    "382": ("R", 1, 10, "Number of Units Shipped"),
+    "383": ("R", 1, 9, "Quantity Difference"),
     "384": ("R", 1, 9, "Gross Weight per Pack"),
     "385": ("R", 1, 9, "Gross Volume per Pack"),
     "386": ("N0", 1, 3, "Terms Net Days"),
     "387": ("AN", 1, 35, "Routing"),
     "388": ("DT", 8, 8, "Terms Deferred Due Date"),
     "389": ("N2", 1, 10, "Deferred Amount Due"),
+    "396": ("AN", 2, 30, "Shipment Identification"),
     "400": ("AN", 1, 4, "Unit Load Option Code"),
     "441": ("ID", 1, 1, "Tax Exempt Code"),
     "443": ("AN", 1, 20, "Contact Inquiry Reference"),
@@ -132,18 +153,29 @@ ELEMENTS = {
     "566": ("ID", 1, 2, "Product/Service Substitution Code"),
     "587": ("ID", 2, 2, "Acknowledgment Type"),
     "610": ("N2", 1, 15, "Amount"),
+    "622": ("N0", 1, 5, "Number of Loads"),
     "623": ("ID", 2, 2, "Time Code"),
+    "628": ("AN", 1, 12, "Hierarchical ID Number"),
     "639": ("ID", 2, 2, "Basis of Unit Price Code"),
     "640": ("ID", 2, 2, "Transaction Type Code"),
+    "641": ("ID", 3, 3, "Status Reason Code"),
+    "646": ("R", 1, 9, "Quantity Shipped to Date"),
     "648": ("ID", 3, 3, "Price Multiplier Qualifier"),
     "649": ("R", 1, 10, "Multiplier"),
     "662": ("ID", 1, 1, "Relationship Code"),
+    "668": ("ID", 2, 2, "Line Item Status Code"),
     "669": ("ID", 3, 3, "Currency Market/Exchange Code"),
+    "673": ("ID", 2, 2, "Quantity Qualifier"),
     "687": ("ID", 2, 2, "Class of Trade Code"),
+    "704": ("ID", 1, 2, "Paperwork/Report Action Code"),
     "706": ("ID", 2, 2, "Entity Relationship Code"),
+    "728": ("AN", 1, 2, "Returnable Container Load Make-Up Code"),
     "731": ("ID", 2, 2, "Transit Direction Code"),
     "732": ("ID", 2, 3, "Transit Time Direction Qualifier"),
     "733": ("R", 1, 4, "Transit Time"),
+    "734": ("AN", 1, 12, "Hierarchical Parent ID Number"),
+    "735": ("ID", 1, 2, "Hierarchical Level Code"),
+    "736": ("ID", 1, 1, "Hierarchical Child Code"),
     "737": ("ID", 2, 2, "Measurement Reference ID Code"),
     "738": ("ID", 1, 3, "Measurement Qualifier"),
     "739": ("R", 1, 20, "Measurement Value"),
@@ -154,6 +186,9 @@ ELEMENTS = {
     "752": ("ID", 2, 2, "Surface/Layer/Position Code"),
     "753": ("ID", 1, 2, "Packaging Characteristic Code"),
     "754": ("AN", 1, 7, "Packaging Description Code"),
+    "755": ("ID", 2, 2, "Report Type Code"),
+    "756": ("ID", 1, 2, "Report Transmission Code"),
+    "757": ("N0", 1, 2, "Report Copies Needed"),
     "765": ("N0", 1, 2, "Day of Month"),
     "770": ("AN", 1, 30, "Option Number"),
     "782": ("R", 1, 18, "Monetary Amount"),
@@ -171,26 +206,32 @@ ELEMENTS = {
     "956": ("AN", 1, 30, "Tax Jurisdiction Code"),
     "963": ("ID", 2, 2, "Tax Type Code"),
     "1000": ("ID", 2, 2, "Service Characteristics Qualifier"),
+    "1005": ("ID", 4, 4, "Hierarchical Structure Code"),
     "1018": ("R", 1, 15, "Exponent"),
     "1019": ("ID", 3, 3, "Invoice Type Code"),
     "1073": ("ID", 1, 1, "Yes/No Condition or Response Code"),
+    "1136": ("ID", 2, 2, "Code Category"),
     "1166": ("ID", 2, 2, "Contract Type Code"),
     "1232": ("ID", 2, 2, "Acknowledgment Type"),
     "1250": ("ID", 2, 3, "Date Time Period Format Qualifier"),
     "1251": ("AN", 1, 35, "Date Time Period"),
     "1300": ("ID", 4, 4, "Service, Promotion, Allowance, or Charge Code"),
     "1301": ("AN", 1, 10, "Agency Service, Promotion, Allowance, or Charge Code"),
+    "1321": ("ID", 2, 3, "Condition Indicator"),
     "1373": ("ID", 1, 2, "Layer/Position Code"),
     "1470": ("N0", 1, 9, "Number"),
+    "1525": ("ID", 1, 2, "Request Category Code"),
     "1705": ("AN", 1, 35, "Implementation Convention Reference"),
     "1715": ("ID", 1, 3, "Country Subdivision Code"),
 }
 
-PURPOSE_CODES = (
-    "00 01 02 03 04 05 06 07 08 10 11 12 13 14 15 16 17 18 19 20 21 22 24 25 26 27 28 30 31 32 33 "
-    "34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 77 CN CO EX GR PR RH RV SU ZZ"
-).split()
-CODES = {"BEG01": PURPOSE_CODES, "PID01": ["F", "S", "X"], "SAC01": ["A", "C", "N"], "ST01": ["850"]}
+PURPOSE_CODES = [
+    "00", "01", "02", "03", "04", "05", "06", "07", "08", "10", "11", "12", "13", "14", "15", "16", "17", "18",
+    "19", "20", "21", "22", "24", "25", "26", "27", "28", "30", "31", "32", "33", "34", "35", "36", "37", "38",
+    "39", "40", "41", "42", "43", "44", "45", "46", "47", "48", "49", "50", "51", "52", "53", "54", "55", "56",
+    "77", "CN", "CO", "EX", "GR", "PR", "RH", "RV", "SU", "ZZ",
+]
+CODES = {"BEG01": PURPOSE_CODES, "BSN01": PURPOSE_CODES, "PID01": ["F", "S", "X"], "SAC01": ["A", "C", "N"]}
 
 
 def C(ele, *children, usage="S"):
@@ -267,6 +308,30 @@ SEGMENTS = {
             ("662", "S")] + _pairs("235", "234", 10),
     "CTT": [("354", "R"), ("347", "S"), ("81", "S"), ("355", "S"), ("183", "S"), ("355", "S"), ("352", "S")],
     "SE": [("96", "R"), ("329", "R")],
+    # 856
+    "BSN": [("353", "R"), ("396", "R"), ("373", "R"), ("337", "R"), ("1005", "S"), ("640", "S"), ("641", "S")],
+    "HL": [("628", "R"), ("734", "S"), ("735", "R"), ("736", "S")],
+    "LIN": [("350", "S"), ("235", "R"), ("234", "R")] + _pairs("235", "234", 14),
+    "SN1": [("350", "S"), ("382", "R"), ("355", "R"), ("646", "S"), ("330", "S"), ("355", "S"), ("728", "S"),
+            ("668", "S")],
+    "PRF": [("324", "R"), ("328", "S"), ("327", "S"), ("373", "S"), ("350", "S"), ("367", "S"), ("92", "S")],
+    "PWK": [("755", "R"), ("756", "S"), ("757", "S"), ("98", "S"), ("66", "S"), ("67", "S"), ("352", "S"),
+            C("C002", ("704", "R"), *[("704", "S")] * 4), ("1525", "S")],
+    "CLD": [("622", "R"), ("382", "R"), ("103", "S"), ("357", "S"), ("355", "S")],
+    "DTP": [("374", "R"), ("1250", "R"), ("1251", "R")],
+    # 810
+    "BIG": [("373", "R"), ("76", "R"), ("373", "S"), ("324", "S"), ("328", "S"), ("327", "S"), ("640", "S"),
+            ("353", "S"), ("306", "S"), ("76", "S")],
+    "NTE": [("363", "S"), ("352", "R")],
+    "IT1": [("350", "S"), ("358", "S"), ("355", "S"), ("212", "S"), ("639", "S")] + _pairs("235", "234", 10),
+    "CRC": [("1136", "R"), ("1073", "R"), ("1321", "R")] + [("1321", "S")] * 4,
+    "QTY": [("673", "R"), ("380", "S"), C001, ("61", "S")],
+    "IT3": [("382", "S"), ("355", "S"), ("368", "S"), ("383", "S"), ("371", "S")],
+    "TDS": [("610", "R"), ("610", "S"), ("610", "S"), ("610", "S")],
+    "CAD": [("91", "S"), ("206", "S"), ("207", "S"), ("140", "S"), ("387", "S"), ("368", "S"), ("128", "S"),
+            ("127", "S"), ("284", "S")],
+    "ISS": [("382", "S"), ("355", "S"), ("81", "S"), ("355", "S"), ("183", "S"), ("355", "S"), ("380", "S"),
+            ("81", "S")],
 }
 
 # (segment id, usage, pos, max_use) or ("LOOP", loop id, usage, pos, repeat, children)
@@ -287,12 +352,21 @@ def _n1_loop(base):
              S("TD3", "S", base + 85, "12"), S("TD4", "S", base + 90, "5"), S("PKG", "S", base + 95, "200"))
 
 
+def _party_loop(base, fob=False):
+    """The N1 loop of the 856 and 810 (the 850's has more in it)."""
+    fob_segment = [S("FOB", "S", base + 60, "1")] if fob else []
+    return L("N1_LOOP", "S", base, "200",
+             S("N1", "R", base, "1"), S("N2", "S", base + 10, "2"), S("N3", "S", base + 20, "2"),
+             S("N4", "S", base + 30, "1"), S("REF", "S", base + 40, "12"), S("PER", "S", base + 50, "3"),
+             *fob_segment)
+
+
 def _amt_loop(base):
     return L("AMT_LOOP", "S", base, ">1", S("AMT", "R", base, "1"), S("REF", "S", base + 1, ">1"),
              S("DTM", "S", base + 2, "1"))
 
 
-BODY = [
+PURCHASE_ORDER = [
     S("ST", "R", 10, "1"), S("BEG", "R", 20, "1"), S("CUR", "S", 40, "1"), S("REF", "S", 50, ">1"),
     S("PER", "S", 60, "3"), S("TAX", "S", 70, ">1"), S("FOB", "S", 80, ">1"), S("CTP", "S", 90, ">1"),
     S("CSH", "S", 110, "5"), S("TC2", "S", 115, ">1"),
@@ -326,19 +400,67 @@ BODY = [
     S("SE", "R", 2030, "1"),
 ]
 
+# The HL loop is one flat repeating loop, as in the standard: the hierarchy lives in HL01/HL02 and
+# is checked and linked by the reader (adapters/x12/hierarchy.py).
+SHIP_NOTICE = [
+    S("ST", "R", 10, "1"), S("BSN", "R", 20, "1"), S("DTM", "S", 40, "10"),
+    L("HL_LOOP", "R", 1010, "200000",
+      S("HL", "R", 1010, "1"), S("LIN", "S", 1020, "1"), S("SN1", "S", 1030, "1"), S("SLN", "S", 1040, "1000"),
+      S("PRF", "S", 1050, "1"), S("PO4", "S", 1060, "1"), S("PID", "S", 1070, "200"), S("MEA", "S", 1080, "40"),
+      S("PWK", "S", 1090, "25"), S("PKG", "S", 1100, "25"), S("TD1", "S", 1110, "20"), S("TD5", "S", 1120, "12"),
+      S("TD3", "S", 1130, "12"), S("TD4", "S", 1140, "5"), S("REF", "S", 1150, ">1"), S("PER", "S", 1160, "3"),
+      L("CLD_LOOP", "S", 1170, "200", S("CLD", "R", 1170, "1"), S("REF", "S", 1180, "200"), S("DTP", "S", 1185, "1")),
+      S("MAN", "S", 1190, ">1"), S("DTM", "S", 1200, "10"), S("FOB", "S", 1210, "1"),
+      _party_loop(1220, fob=True),
+      S("SDQ", "S", 1290, "50"), S("CUR", "S", 1310, "1"),
+      L("SAC_LOOP", "S", 1320, ">1", S("SAC", "R", 1320, "1"), S("CUR", "S", 1325, "1"))),
+    S("CTT", "S", 2010, "1"),
+    S("SE", "R", 2020, "1"),
+]
+
+INVOICE = [
+    S("ST", "R", 10, "1"), S("BIG", "R", 20, "1"), S("NTE", "S", 30, "100"), S("CUR", "S", 40, "1"),
+    S("REF", "S", 50, "12"), S("PER", "S", 60, "3"), _party_loop(70), S("ITD", "S", 130, ">1"),
+    S("DTM", "S", 140, "10"), S("FOB", "S", 150, "1"), S("PID", "S", 160, "200"), S("MEA", "S", 170, "40"),
+    S("PWK", "S", 180, "25"), S("PKG", "S", 190, "25"),
+    L("N9_LOOP", "S", 250, "1", S("N9", "R", 250, "1"), S("MSG", "S", 260, "10")),
+    L("IT1_LOOP", "R", 1010, "200000",
+      S("IT1", "R", 1010, "1"), S("CRC", "S", 1012, "1"), S("QTY", "S", 1015, "5"), S("CUR", "S", 1020, "1"),
+      S("IT3", "S", 1030, "5"), S("TXI", "S", 1040, "10"), S("CTP", "S", 1050, "25"), S("MEA", "S", 1059, "40"),
+      L("PID_LOOP", "S", 1060, "1000", S("PID", "R", 1060, "1"), S("MEA", "S", 1070, "10")),
+      S("PWK", "S", 1080, "25"), S("PKG", "S", 1090, "25"), S("PO4", "S", 1100, "1"), S("ITD", "S", 1110, "2"),
+      S("REF", "S", 1120, ">1"), S("PER", "S", 1130, "5"), S("SDQ", "S", 1140, "500"), S("DTM", "S", 1150, "10"),
+      S("CAD", "S", 1160, ">1"),
+      L("SAC_LOOP", "S", 1180, "25", S("SAC", "R", 1180, "1"), S("TXI", "S", 1190, "10")),
+      L("SLN_LOOP", "S", 1200, "1000", S("SLN", "R", 1200, "1"), S("DTM", "S", 1205, "1"),
+        S("REF", "S", 1210, ">1"), S("PID", "S", 1220, "1000"), S("SAC", "S", 1230, "25"),
+        S("TC2", "S", 1235, "2"), S("TXI", "S", 1237, "10")),
+      _party_loop(1240)),
+    S("TDS", "R", 2010, "1"), S("TXI", "S", 2020, "10"), S("CAD", "S", 2030, "1"), S("AMT", "S", 2035, ">1"),
+    L("SAC_LOOP", "S", 2040, "25", S("SAC", "R", 2040, "1"), S("TXI", "S", 2050, "10")),
+    L("ISS_LOOP", "S", 2060, ">1", S("ISS", "R", 2060, "1"), S("PID", "S", 2061, "1")),
+    S("CTT", "S", 2070, "1"),
+    S("SE", "R", 2080, "1"),
+]
+
+# ST01: (title, body)
+TRANSACTION_SETS = {"850": ("Purchase Order", PURCHASE_ORDER), "856": ("Ship Notice/Manifest", SHIP_NOTICE),
+                    "810": ("Invoice", INVOICE)}
+VERSIONS = ("4010", "5010")
+
 
 def _text(parent, tag, text):
     etree.SubElement(parent, tag).text = text
 
 
-def _element(parent, seg_id, seq, ele, usage, ref=None):
+def _element(parent, codes, seg_id, seq, ele, usage, ref=None):
     ref = ref or f"{seg_id}{seq:02d}"
     node = etree.SubElement(parent, "element", xid=ref)
     _text(node, "data_ele", ele)
     _text(node, "name", ELEMENTS[ele][3])
     _text(node, "usage", usage)
     _text(node, "seq", f"{seq:02d}")
-    codes = CODES.get(ref)
+    codes = codes.get(ref)
     if codes and seq == 1 and parent.tag == "segment":
         _text(node, "regex", "^(" + "|".join(codes) + ")$")
     elif codes:
@@ -347,7 +469,7 @@ def _element(parent, seg_id, seq, ele, usage, ref=None):
             _text(valid, "code", code)
 
 
-def _segment(parent, seg_id, usage, pos, max_use):
+def _segment(parent, codes, seg_id, usage, pos, max_use):
     node = etree.SubElement(parent, "segment", xid=seg_id)
     _text(node, "name", seg_id)
     _text(node, "usage", usage)
@@ -362,12 +484,12 @@ def _segment(parent, seg_id, usage, pos, max_use):
             _text(comp, "usage", c_usage)
             _text(comp, "seq", f"{seq:02d}")
             for sub, (sub_ele, sub_usage) in enumerate(children, 1):
-                _element(comp, seg_id, sub, sub_ele, sub_usage, ref=f"{seg_id}{seq:02d}-{sub:02d}")
+                _element(comp, codes, seg_id, sub, sub_ele, sub_usage, ref=f"{seg_id}{seq:02d}-{sub:02d}")
         else:
-            _element(node, seg_id, seq, *spec)
+            _element(node, codes, seg_id, seq, *spec)
 
 
-def _children(parent, children):
+def _children(parent, children, codes):
     for child in children:
         if child[0] == "LOOP":
             _, loop_id, usage, pos, repeat, sub = child
@@ -376,25 +498,26 @@ def _children(parent, children):
             _text(loop, "usage", usage)
             _text(loop, "pos", f"{pos:04d}")
             _text(loop, "repeat", repeat)
-            _children(loop, sub)
+            _children(loop, sub, codes)
         else:
-            _segment(parent, *child)
+            _segment(parent, codes, *child)
 
 
-def build_map(version: str) -> etree._ElementTree:
-    """The control map of `version` with our 850 ST_LOOP inside its GS_LOOP."""
+def build_map(set_id: str, version: str) -> etree._ElementTree:
+    """The control map of `version` with the ST_LOOP of transaction set `set_id` inside its GS_LOOP."""
+    title, body = TRANSACTION_SETS[set_id]
     control_file = HERE / f"x12.control.00{version[0]}01.xml"
     control = etree.parse(str(control_file), etree.XMLParser(remove_blank_text=True))
     root = control.getroot()
-    root.set("xid", "850")
-    root.find("name").text = f"Purchase Order 850 ({version})"
+    root.set("xid", set_id)
+    root.find("name").text = f"{title} {set_id} ({version})"
     gs_loop = root.find("loop/loop[@xid='GS_LOOP']")
     st_loop = etree.Element("loop", xid="ST_LOOP", type="explicit")
     _text(st_loop, "name", "Transaction Set Header")
     _text(st_loop, "usage", "R")
     _text(st_loop, "pos", "0020")
     _text(st_loop, "repeat", ">1")
-    _children(st_loop, BODY)
+    _children(st_loop, body, {**CODES, "ST01": [set_id]})
     gs_loop.find("segment[@xid='GS']").addnext(st_loop)
     return control
 
@@ -417,6 +540,8 @@ def write_dataele() -> None:
 
 
 if __name__ == "__main__":
-    for version in ("4010", "5010"):
-        build_map(version).write(str(HERE / f"850.{version}.xml"), pretty_print=True, xml_declaration=True, encoding="utf-8")
+    for set_id in TRANSACTION_SETS:
+        for version in VERSIONS:
+            build_map(set_id, version).write(str(HERE / f"{set_id}.{version}.xml"), pretty_print=True,
+                                             xml_declaration=True, encoding="utf-8")
     write_dataele()

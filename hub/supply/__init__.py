@@ -1,0 +1,1 @@
+"""Supplier documents: ship notices (ASNs) matched to Harbor's POs, invoices three-way matched."""
