@@ -343,7 +343,7 @@ _json = st.recursive(
 @settings(max_examples=400, deadline=None)
 @given(value=_json, expr=st.sampled_from(["a", "a.b", "a[0]", "a[-1].b", "a[1].b.c", "[0].a", "a.[b, c]", "a[0].[b, c.a]", "@",
                                           "a[?b=='x']", "a[?b[0].c=='EA' || b=='x']", "a[?b!=c && c=='']", "a[?b==`1`] | [0].c",
-                                          "[?a=='x'] | [-1]", "a | b", "a[?b=='x'].c"]))
+                                          "[?a=='x'] | [-1]", "a | b", "a[?b=='x'].c", "[a, b] | [?@] | [0]", "a[?b.c || c]"]))
 def test_fast_paths_match_jmespath(value, expr: str):
     parsed = jmespath.compile(expr)
     assert engine._getter(parsed.parsed)(value) == parsed.search(value)

@@ -138,7 +138,7 @@ def posted_shipments(conn: Connection, source_document: str, created: bool = Fal
 
 def _ship(conn: Connection, source_document: str, d: ShipmentDraft) -> int:
     shipment_id = next_number(conn, "shipment")
-    conn.execute(shipments.insert().values(
+    conn.execute(shipments.insert(), dict(
         shipment_id=shipment_id, order_id=d.order_id, warehouse=d.warehouse, carrier=d.carrier, tracking=d.tracking,
         ship_date=d.ship_date, partner_reference=d.partner_reference, source_document=source_document,
     ))
@@ -158,7 +158,7 @@ def _ship(conn: Connection, source_document: str, d: ShipmentDraft) -> int:
 
     invoice_number = next_number(conn, "ar_invoice")
     total = d.invoice_total
-    conn.execute(ar_invoices.insert().values(
+    conn.execute(ar_invoices.insert(), dict(
         invoice_number=invoice_number, order_id=d.order_id, customer_id=d.customer_id, invoice_date=d.ship_date,
         total=total, shipment_id=shipment_id, source_document=source_document,
     ))

@@ -76,7 +76,7 @@ def post_asn(conn: Connection, source_document: str, supplier_id: str, asn_numbe
     drafts = decide(pos, recorded)
     rows = 0
     for d in drafts:
-        conn.execute(inbound_asns.insert().values(
+        conn.execute(inbound_asns.insert(), dict(
             supplier_id=d.supplier_id, asn_number=d.asn_number, po_number=d.po_number, ship_date=d.ship_date,
             carrier=d.carrier, tracking=d.tracking, status=d.status, hold_codes=join_codes(d.hold_codes),
             source_document=source_document,
@@ -100,7 +100,7 @@ def post_ap_invoice(conn: Connection, source_document: str, supplier_id: str, in
     d = decide(po, duplicate)
     if d is None:
         return SupplierPosting(False, {}, [], 0)
-    conn.execute(ap_invoices.insert().values(
+    conn.execute(ap_invoices.insert(), dict(
         supplier_id=d.supplier_id, invoice_number=d.invoice_number, po_number=d.po_number, invoice_date=d.invoice_date,
         status=d.status, hold_codes=join_codes(d.hold_codes), lines_total=d.lines_total, charges_total=d.charges_total,
         allowances_total=d.allowances_total, tax_total=d.tax_total, total=d.total, terms=d.terms,

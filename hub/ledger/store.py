@@ -19,7 +19,8 @@ from hub.ledger import tables as t
 from hub.partners import OurIdentity, Partner, PartnerDirectory
 
 # hours to resolve an exception, by queue (the default applies to queues not listed)
-QUEUE_SLA_HOURS = {"credit": 4, "pricing": 4, "erp": 1, "allocation": 8, "customer-service": 8, "default": 24}
+QUEUE_SLA_HOURS = {"credit": 4, "pricing": 4, "erp": 1, "allocation": 8, "customer-service": 8, "fulfillment": 8,
+                   "purchasing": 24, "payables": 24, "default": 24}
 
 
 _counter = t.control_numbers.c
@@ -29,6 +30,7 @@ _NEXT_CONTROL_NUMBER = (
     .values(last_value=_counter.last_value + 1)
     .returning(_counter.last_value)
 )
+_INSERT_DOCUMENT = insert(t.documents).returning(t.documents.c.id)
 
 
 def now() -> datetime:
@@ -132,7 +134,7 @@ class Ledger:
     @staticmethod
     def add_document(conn: Connection, **values: Any) -> int:
         stamp = now()
-        return conn.execute(insert(t.documents).values(created_at=stamp, updated_at=stamp, **values)).inserted_primary_key[0]
+        return conn.execute(_INSERT_DOCUMENT, {"created_at": stamp, "updated_at": stamp, **values}).scalar_one()
 
     @staticmethod
     def add_event(conn: Connection, interchange_id: int, document_id: int | None, from_state: str | None, to_state: str, detail: Any = None) -> None:

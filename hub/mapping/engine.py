@@ -196,7 +196,7 @@ def _path_steps(node: dict) -> list | None:
     multi-select list of fields, ("m", getters) a multi-select list of paths, ("q", predicate) a
     filter with nothing projected after it (a[?b=='x']), as the last step or before a pipe."""
     kind, children = node["type"], node.get("children", [])
-    if kind == "identity":
+    if kind in ("identity", "current"):
         return []
     if kind == "field":
         return [("f", node["value"])]
@@ -223,7 +223,8 @@ def _path_steps(node: dict) -> list | None:
 
 
 def _predicate(node: dict) -> Callable[[Any], bool] | None:
-    """A filter condition of ==, != between paths and literals, joined by || and &&; else None."""
+    """A filter condition of ==, != between paths and literals, or a path's truth, joined by || and
+    &&; else None."""
     kind, children = node["type"], node.get("children", [])
     if kind == "comparator" and node["value"] in ("eq", "ne"):
         left, right = (_operand(child) for child in children)
@@ -238,7 +239,15 @@ def _predicate(node: dict) -> Callable[[Any], bool] | None:
         if kind == "or_expression":
             return lambda value: first(value) or second(value)
         return lambda value: first(value) and second(value)
-    return None
+    steps = _path_steps(node)  # a[?b]: b is true in JMESPath's sense (0 is true; null, "", [], {} are not)
+    if steps is None:
+        return None
+    get = _path_getter(steps)
+    return lambda value: _truthy(get(value))
+
+
+def _truthy(value: Any) -> bool:
+    return value is not None and value is not False and value != "" and value != [] and value != {}
 
 
 def _operand(node: dict) -> Getter | None:
