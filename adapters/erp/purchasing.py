@@ -122,11 +122,15 @@ def post_ap_invoice(conn: Connection, source_document: str, supplier_id: str, in
     return SupplierPosting(True, {d.po_number: d.status}, list(d.hold_codes), rows)
 
 
+_POSTED = {
+    table.name: select(table.c.po_number, table.c.status, table.c.hold_codes).where(table.c.source_document == bindparam("source"))
+    for table in (inbound_asns, ap_invoices)
+}
+
+
 def posted_supplier_document(table: Table, source_document: str, conn: Connection) -> SupplierPosting | None:
     """What `source_document` was posted as in `table` (inbound_asns or ap_invoices), or None."""
-    found = conn.execute(
-        select(table.c.po_number, table.c.status, table.c.hold_codes).where(table.c.source_document == source_document)
-    ).all()
+    found = conn.execute(_POSTED[table.name], {"source": source_document}).all()
     if not found:
         return None
     codes = list(dict.fromkeys(c for row in found for c in split_codes(row.hold_codes)))
