@@ -82,6 +82,11 @@ class PurchaseOrder(_Model):
     lines: list[OrderLine]
     source: Source
 
+    @property
+    def reference(self) -> str:
+        """The number people look it up by."""
+        return self.po_number
+
 
 class ShipNoticeItem(_Model):
     line_no: int | None = None
@@ -109,6 +114,10 @@ class ShipNotice(_Model):
     parties: list[Party] = Field(default_factory=list)
     orders: list[ShipNoticeOrder]
     source: Source
+
+    @property
+    def reference(self) -> str:
+        return self.shipment_id
 
 
 class InvoiceLine(_Model):
@@ -160,6 +169,10 @@ class Invoice(_Model):
     taxes: list[Charge] = Field(default_factory=list)  # TXI
     stated_total: Decimal | None = None  # TDS01 as money
     source: Source
+
+    @property
+    def reference(self) -> str:
+        return self.invoice_number
 
 
 CanonicalDocument = PurchaseOrder | ShipNotice | Invoice

@@ -236,7 +236,7 @@ class Hub:
         canonical, problems = self.mapper.map(parsed, mapping, source)
         if problems:
             return doc.reject(problems)
-        doc.advance("mapped", canonical=canonical.model_dump(mode="json"), reference=getattr(canonical, "po_number", None), detail={"mapping": mapping.name, "version": mapping.digest[:12]})
+        doc.advance("mapped", canonical=canonical.model_dump(mode="json"), reference=canonical.reference, detail={"mapping": mapping.name, "version": mapping.digest[:12]})
         flow = flow_for(canonical.doc_type, partner.role)
         if flow is None:
             return doc.hold([Hold("NOT_SUPPORTED", "integration", f"we take no {canonical.doc_type.replace('_', ' ')} documents from a {partner.role} ({partner.id})")])

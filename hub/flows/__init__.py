@@ -9,38 +9,19 @@ Which flow runs is decided by the canonical document and the sender's role (part
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from hub.flows import orders, ship_confirm, supplier
+from hub.flows.context import Flow, FlowContext
 
-from hub.erp import ErpGateway, ReferenceData
-from hub.partners import Partner, PartnerDirectory
-from hub.ports import ControlNumbers, DocumentWriter
-from hub.rules.engine import RuleEngine
+__all__ = ["FlowContext", "flow_for"]
 
-
-@dataclass(slots=True)
-class FlowContext:
-    """What a flow may use besides the document itself."""
-
-    erp: ErpGateway
-    rules: RuleEngine
-    writers: dict[str, DocumentWriter]  # by outbound kind (x12-855 ...)
-    partners: PartnerDirectory
-    ref: ReferenceData
-    numbers: ControlNumbers
-
-
-Flow = Callable[[Any, Any, Partner, FlowContext], None]  # (DocumentRun, canonical document, sender, context)
+_FLOWS: dict[tuple[str, str], Flow] = {
+    ("purchase_order", "customer"): orders.book_order,
+    ("ship_notice", "supplier"): supplier.record_ship_notice,
+    ("invoice", "supplier"): supplier.match_invoice,
+    ("ship_notice", "3pl"): ship_confirm.confirm_shipment,
+}
 
 
 def flow_for(doc_type: str, role: str) -> Flow | None:
     """The flow for a canonical document type from a partner in `role`; None: we take no such document."""
-    from hub.flows import orders, ship_confirm, supplier
-
-    return {
-        ("purchase_order", "customer"): orders.book_order,
-        ("ship_notice", "supplier"): supplier.record_ship_notice,
-        ("invoice", "supplier"): supplier.match_invoice,
-        ("ship_notice", "3pl"): ship_confirm.confirm_shipment,
-    }.get((doc_type, role))
+    return _FLOWS.get((doc_type, role))

@@ -4,7 +4,7 @@ sales order in the ERP, and answer with an 855 when the customer asked for one."
 from __future__ import annotations
 
 from hub.canonical import PurchaseOrder
-from hub.flows import FlowContext
+from hub.flows.context import FlowContext
 from hub.flows.posting import TARGET, post
 from hub.holds import Hold
 from hub.orders.allocation import OrderAllocator

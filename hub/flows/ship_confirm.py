@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from hub.canonical import ShipNotice
-from hub.flows import FlowContext
+from hub.flows.context import FlowContext
 from hub.flows.posting import TARGET, post
 from hub.fulfilment.customer_documents import customer_documents
 from hub.fulfilment.ship_confirm import ShipConfirmJudge

@@ -5,7 +5,7 @@ queue `purchasing` / `payables` with what the ERP recorded."""
 from __future__ import annotations
 
 from hub.canonical import Invoice, ShipNotice
-from hub.flows import FlowContext
+from hub.flows.context import FlowContext
 from hub.flows.posting import TARGET, post
 from hub.holds import Hold, holds_recorded
 from hub.partners import Partner
