@@ -253,6 +253,8 @@ class SupplierPosting:
 
 # --- fulfilment: 3PL ship confirmations ---------------------------------------------------------
 
+OPEN_ORDER_STATUSES = ("BOOKED", "SHIPPED")  # sales orders booked and not yet invoiced in full
+
 
 @dataclass(frozen=True, slots=True)
 class SalesOrderLineState:

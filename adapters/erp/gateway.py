@@ -66,6 +66,7 @@ from hub.erp import (
     ApInvoiceDecider,
     AsnDecider,
     Availability,
+    OPEN_ORDER_STATUSES,
     ContractPrice,
     Customer,
     Item,
@@ -85,7 +86,6 @@ ATTEMPTS = 6
 BACKOFF_FIRST_S = 0.05
 BACKOFF_MAX_S = 2.0
 
-OPEN_STATUSES = ("BOOKED", "SHIPPED")  # booked and not yet invoiced
 # serialization failure, deadlock detected, lock not available: the database asks us to retry
 _RETRY_SQLSTATES = {"40001", "40P01", "55P03"}
 # what a document is posted as, per table that records source documents
@@ -104,7 +104,7 @@ _INVOICED_SO_FAR = (
 )
 # a partly shipped order counts only its part not yet invoiced: the invoiced part is in open_ar
 _OPEN_ORDER_TOTAL = select(func.coalesce(func.sum(_so.total - _INVOICED_SO_FAR), 0)).where(
-    _so.customer_id == bindparam("customer_id"), _so.status.in_(OPEN_STATUSES)
+    _so.customer_id == bindparam("customer_id"), _so.status.in_(OPEN_ORDER_STATUSES)
 )
 _CUSTOMER_PO = (
     select(_so.order_id)

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from adapters.x12.ship_notice import item_ids
-from adapters.x12.writer import STANDARD_DELIMITERS, Segment, clean, document_to
+from adapters.x12.writer import STANDARD_DELIMITERS, Segment, clean, document_to, item_ids
 from hub.fulfilment.customer_documents import CustomerInvoice
 from hub.ports import ControlNumbers, OutboundMessage
 
@@ -24,7 +23,7 @@ class X12InvoiceWriter:
             ["N1", "BT", clean(partner.name, d)],
         ]
         for line in invoice.lines:
-            body.append(["IT1", str(line.line_no), str(line.quantity), line.uom, f"{line.unit_price:.2f}", "", *item_ids(line)])
+            body.append(["IT1", str(line.line_no), str(line.quantity), line.uom, f"{line.unit_price:.2f}", "", *item_ids(line.customer_part, line.sku, line.upc, d)])
         body += [
             ["TDS", str(int(invoice.total * 100))],
             ["CTT", str(len(invoice.lines))],

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from adapters.x12.writer import STANDARD_DELIMITERS, Segment, clean, document_to
+from adapters.x12.writer import STANDARD_DELIMITERS, Segment, clean, document_to, item_ids
 from hub.orders.booking import OrderBooking
 from hub.ports import ControlNumbers, OutboundMessage
-
-_ID_QUALIFIERS = (("buyer_part", "BP"), ("vendor_part", "VP"), ("upc", "UP"))
-
 
 class X12OrderResponseWriter:
     def write(self, booking: OrderBooking, partner, our_identity, numbers: ControlNumbers) -> OutboundMessage:
@@ -25,13 +22,7 @@ class X12OrderResponseWriter:
             ["BAK", "00", "AC" if booking.changed else "AT", clean(booking.po_number, d), booking.po_date.strftime("%Y%m%d"), "", "", "", booking.order_id, when.strftime("%Y%m%d")],
         ]
         for line in booking.lines:
-            ids: list[str] = []
-            for field, qualifier in _ID_QUALIFIERS:
-                value = getattr(line.item, field)
-                if field == "vendor_part":
-                    value = line.item.sku or value
-                if value:
-                    ids += [qualifier, clean(value, d)]
+            ids = item_ids(line.item.buyer_part, line.item.sku or line.item.vendor_part, line.item.upc, d)
             body.append(["PO1", str(line.line_no), str(line.quantity), line.uom, f"{line.unit_price:.2f}", "", *ids])
             if line.backordered:
                 body.append(["ACK", "IB", str(line.backordered), "EA"])

@@ -10,19 +10,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from adapters.x12.writer import STANDARD_DELIMITERS, Segment, clean, document_to
-from hub.fulfilment.customer_documents import CustomerLine, CustomerShipNotice
+from adapters.x12.writer import STANDARD_DELIMITERS, Segment, clean, document_to, item_ids
+from hub.fulfilment.customer_documents import CustomerShipNotice
 from hub.ports import ControlNumbers, OutboundMessage
-
-
-def item_ids(line: CustomerLine) -> list[str]:
-    """Qualifier/id pairs naming the item: the customer's part (BP), our SKU (VP), the UPC (UP)."""
-    d = STANDARD_DELIMITERS
-    ids = []
-    for qualifier, value in (("BP", line.customer_part), ("VP", line.sku), ("UP", line.upc)):
-        if value:
-            ids += [qualifier, clean(value, d)]
-    return ids
 
 
 class X12ShipNoticeWriter:
@@ -53,7 +43,7 @@ class X12ShipNoticeWriter:
         for n, line in enumerate(notice.lines, 3):
             body += [
                 ["HL", str(n), "2", "I"],
-                ["LIN", str(line.line_no), *item_ids(line)],
+                ["LIN", str(line.line_no), *item_ids(line.customer_part, line.sku, line.upc, d)],
                 ["SN1", "", str(line.quantity), line.uom],
             ]
         body.append(["CTT", str(len(notice.lines) + 2)])

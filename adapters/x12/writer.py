@@ -41,6 +41,16 @@ def clean(value: object, delimiters: Delimiters) -> str:
     return text
 
 
+def item_ids(buyer_part: str | None, vendor_part: str | None, upc: str | None, delimiters: Delimiters) -> list[str]:
+    """Qualifier/id pairs naming an item on a line we send: the buyer's part (BP), the seller's, which
+    is our SKU (VP), the UPC (UP); absent ones left out."""
+    ids: list[str] = []
+    for qualifier, value in (("BP", buyer_part), ("VP", vendor_part), ("UP", upc)):
+        if value:
+            ids += [qualifier, clean(value, delimiters)]
+    return ids
+
+
 def render_interchange(
     envelope: Envelope,
     functional_id: str,

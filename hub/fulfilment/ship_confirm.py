@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from hub.canonical import ShipNotice, ShipNoticeItem, ShipNoticeOrder
 from hub.erp import (
+    OPEN_ORDER_STATUSES,
     ArInvoiceLineDraft,
     ReferenceData,
     SalesOrderLineState,
@@ -27,7 +28,6 @@ from hub.rules.engine import Decision, RuleEngine
 from hub.supply.matching import base_units, describe_ids, item_sku
 
 RULESET = "ship-confirm-checks"
-OPEN_STATUSES = ("BOOKED", "SHIPPED")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +62,7 @@ class ShipConfirmJudge:
             if order is not None and order.order_id in shipped_before:
                 continue
             facts.append({"kind": "order", "id": len(facts), "order_known": order is not None,
-                          "order_open": order is not None and order.status in OPEN_STATUSES,
+                          "order_open": order is not None and order.status in OPEN_ORDER_STATUSES,
                           "po_matches": order is not None and order.customer_po == level.po_number})
             about.append(_OrderLevel(level, order))
             if order is None:

@@ -40,8 +40,10 @@ def base_units(quantity: int, uom: str, sku: str | None, ref: ReferenceData) -> 
 
 def percent_over(value: Decimal, limit: Decimal) -> float:
     """How far `value` is above `limit`, in % of `limit` (0 when not above); exact to 4 places."""
-    if value <= limit or limit <= 0:
-        return 0.0 if value <= limit else 100.0
+    if value <= limit:
+        return 0.0
+    if limit <= 0:  # anything at all against nothing
+        return 100.0
     return float(((value - limit) * 100 / limit).quantize(Decimal("0.0001")))
 
 
