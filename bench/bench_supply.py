@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from hub.cli import initialise  # noqa: E402
+from hub.bootstrap import initialise  # noqa: E402
 from hub.config import Settings  # noqa: E402
 from hub.pipeline import Hub  # noqa: E402
 

@@ -20,6 +20,16 @@ class Settings(BaseSettings):
     mappings_dir: Path = Field(PROJECT_ROOT / "mappings", description="Partner mappings (YAML)")
     rules_dir: Path = Field(PROJECT_ROOT / "rules", description="Rulesets (YAML)")
     max_file_bytes: int = Field(50 * 1024 * 1024, description="Largest file accepted for intake")
+    secret_key: str | None = Field(None, description="Key that encrypts webhook secrets at rest (Fernet); default: <data dir>/hub.key, made once")
+    webhook_window_seconds: int = Field(300, description="How far a webhook's X-Hub-Timestamp may be from our clock")
+    sftp_host_key: Path | None = Field(None, description="SFTP host key; default: <data dir>/ssh_host_ed25519_key, made once")
+    sftp_max_auth_failures: int = Field(5, description="Wrong passwords from one address for one account before it is locked out")
+    sftp_lockout_seconds: int = Field(300, description="How long such a lockout lasts")
+    delivery_attempts: int = Field(8, description="Attempts to push an outbound file before it is dead-lettered")
+    delivery_backoff_seconds: float = Field(2.0, description="First wait between push attempts; doubles each time")
+    delivery_backoff_max_seconds: float = Field(300.0, description="Longest wait between push attempts")
+    delivery_timeout_seconds: float = Field(30.0, description="How long one push may take")
+    worker_poll_seconds: float = Field(1.0, description="How often an idle worker looks for received files")
 
     @cached_property
     def ledger_url(self) -> str:
@@ -31,4 +41,9 @@ class Settings(BaseSettings):
 
     @property
     def outbox_dir(self) -> Path:
+        """Outbound files waiting for pickup, one folder per partner (the partner's SFTP `outbox/`)."""
         return self.data_dir / "outbox"
+
+    @property
+    def host_key_path(self) -> Path:
+        return self.sftp_host_key or self.data_dir / "ssh_host_ed25519_key"

@@ -6,9 +6,11 @@ Partners are seeded into the ledger by `hub init --seed`; the pipeline reads the
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from hub.errors import ConfigurationError
 
@@ -29,6 +31,31 @@ class OurIdentity(BaseModel):
     gs: str
 
 
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+class Delivery(BaseModel):
+    """How a partner gets what we send: left in its SFTP `outbox/` (pickup) or POSTed to its URL."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: Literal["pickup", "https"] = "pickup"
+    url: str | None = None  # for https; plain http only to this machine (tests, a local relay)
+    attempts: int | None = Field(None, ge=1, le=100)  # overrides HUB_DELIVERY_ATTEMPTS
+
+    @model_validator(mode="after")
+    def _url_fits_method(self) -> "Delivery":
+        if self.method == "https":
+            if not self.url:
+                raise ValueError("delivery by https needs a url")
+            parts = urlsplit(self.url)
+            if parts.scheme != "https" and not (parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS):
+                raise ValueError(f"delivery url {self.url} must be https:// (plain http only to localhost)")
+        elif self.url:
+            raise ValueError("a url is only used with method https")
+        return self
+
+
 class Partner(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -43,7 +70,8 @@ class Partner(BaseModel):
     warehouse: str | None = None
     inbound: list[str] = Field(default_factory=list)  # e.g. x12-850, csv-order
     outbound: list[str] = Field(default_factory=list)  # e.g. x12-997, x12-855
-    channel: str | None = None
+    channel: str | None = None  # how it sends to us: sftp, webhook
+    delivery: Delivery = Field(default_factory=Delivery)
     enabled: bool = True
 
     def sends(self, what: str) -> bool:

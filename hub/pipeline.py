@@ -81,61 +81,78 @@ class Hub:
         if earlier is not None:
             message = f"the same bytes were received before as interchange {earlier}; not processed again"
             return DocumentReport.for_file(filename, partner_id, "duplicate", [message], interchange_id)
-        return self.process_interchange(interchange_id)
+        reports = self.process_interchange(interchange_id)
+        self.deliver_outbox()
+        return reports
 
     def resume(self) -> list[DocumentReport]:
         """Run every file that was received but not settled (after a crash)."""
         reports = []
-        for interchange_id in self.ledger.pending_interchanges():
-            reports += self.process_interchange(interchange_id)
+        while (done := self.process_next()) is not None:
+            reports += done
+        self.deliver_outbox()
         return reports
 
     # -- one file -----------------------------------------------------------------------------------
 
+    def process_next(self) -> list[DocumentReport] | None:
+        """Claim the oldest received file no other worker holds and run it; None when there is none.
+
+        The claim is the row lock of the file's own transaction (FOR UPDATE SKIP LOCKED on
+        PostgreSQL; SQLite's single writer): a worker that dies lets go of it with its connection.
+        """
+        with self.ledger.writer.begin() as conn:
+            row = Ledger.claim_next(conn)
+            return None if row is None else self._process(conn, row)
+
     def process_interchange(self, interchange_id: int) -> list[DocumentReport]:
-        row = self.ledger.interchange(interchange_id)
+        """Run one received file; nothing if it is settled already or another worker holds it."""
+        with self.ledger.writer.begin() as conn:
+            row = Ledger.claim(conn, interchange_id)
+            return [] if row is None else self._process(conn, row)
+
+    def _process(self, conn: Connection, row) -> list[DocumentReport]:
+        interchange_id = row.id
         partners = self.ledger.partner_directory()
         hinted = partners.get(row.partner_id) if row.partner_id else None
         ref = None
-        with self.ledger.writer.begin() as conn:
-            try:
-                if row.partner_id and hinted is None:
-                    raise _Rejected([Problem("unknown-partner", f"{row.partner_id} is not a trading partner")])
-                result = self._read(row.raw, hinted)
-                partner = self._identify(result, hinted, partners)
-                if result.format == "x12" and result.interchange_control:
-                    earlier = Ledger.claim_key(conn, f"isa:{partner.id}:{result.interchange_control}", interchange_id)
-                    if earlier is not None:
-                        Ledger.mark_interchange(conn, interchange_id, "duplicate", partner_id=partner.id, duplicate_of=earlier, control_number=result.interchange_control)
-                        Ledger.add_event(conn, interchange_id, None, "received", "duplicate", {"duplicate_of": earlier})
-                        message = f"interchange {result.interchange_control} from {partner.id} was received before (interchange {earlier}); not processed again"
-                        return DocumentReport.for_file(row.filename, partner.id, "duplicate", [message], interchange_id)
-            except _Rejected as rejected:
-                return self._reject_interchange(conn, row, rejected.problems)
-            sender = ":".join(result.sender) if result.sender else None
-            Ledger.mark_interchange(conn, interchange_id, "received", partner_id=partner.id, format=result.format, control_number=result.interchange_control, sender=sender)
-            counters = _Counters(conn)
-            batch = LedgerBatch()
-            batch.send(self._acknowledgments(result, partner, partners, counters), interchange_id)
-            done = Ledger.settled_positions(conn, interchange_id)
-            reports = []
-            for parsed in result.documents:
-                if parsed.index in done:
-                    continue
-                if ref is None and not parsed.problems and not result.problems:
-                    ref = self.erp.reference_data()
-                doc = self._process_document(row, result, parsed, partner, partners, ref, counters)
-                doc.finish(conn, batch)
-                reports.append(doc.report())
-                if len(batch.events) > BATCH_ROWS:
-                    batch.flush(conn)
-            batch.flush(conn)
-            if result.problems and not result.documents:
-                reports += self._file_level_report(row, partner.id, result.problems)
-            status = "rejected" if result.problems and not result.documents else "processed"
-            Ledger.mark_interchange(conn, interchange_id, status, problems=[p.to_dict() for p in result.problems] or None)
-            Ledger.add_event(conn, interchange_id, None, "received", status)
-        self.deliver_outbox()
+        try:
+            if row.partner_id and hinted is None:
+                raise _Rejected([Problem("unknown-partner", f"{row.partner_id} is not a trading partner")])
+            result = self._read(row.raw, hinted)
+            partner = self._identify(result, hinted, partners)
+            if result.format == "x12" and result.interchange_control:
+                earlier = Ledger.claim_key(conn, f"isa:{partner.id}:{result.interchange_control}", interchange_id)
+                if earlier is not None:
+                    Ledger.mark_interchange(conn, interchange_id, "duplicate", partner_id=partner.id, duplicate_of=earlier, control_number=result.interchange_control)
+                    Ledger.add_event(conn, interchange_id, None, "received", "duplicate", {"duplicate_of": earlier})
+                    message = f"interchange {result.interchange_control} from {partner.id} was received before (interchange {earlier}); not processed again"
+                    return DocumentReport.for_file(row.filename, partner.id, "duplicate", [message], interchange_id)
+        except _Rejected as rejected:
+            return self._reject_interchange(conn, row, rejected.problems)
+        sender = ":".join(result.sender) if result.sender else None
+        Ledger.mark_interchange(conn, interchange_id, "received", partner_id=partner.id, format=result.format, control_number=result.interchange_control, sender=sender)
+        counters = _Counters(conn)
+        batch = LedgerBatch()
+        batch.send(self._acknowledgments(result, partner, partners, counters), interchange_id)
+        done = Ledger.settled_positions(conn, interchange_id)
+        reports = []
+        for parsed in result.documents:
+            if parsed.index in done:
+                continue
+            if ref is None and not parsed.problems and not result.problems:
+                ref = self.erp.reference_data()
+            doc = self._process_document(row, result, parsed, partner, partners, ref, counters)
+            doc.finish(conn, batch)
+            reports.append(doc.report())
+            if len(batch.events) > BATCH_ROWS:
+                batch.flush(conn)
+        batch.flush(conn)
+        if result.problems and not result.documents:
+            reports += self._file_level_report(row, partner.id, result.problems)
+        status = "rejected" if result.problems and not result.documents else "processed"
+        Ledger.mark_interchange(conn, interchange_id, status, problems=[p.to_dict() for p in result.problems] or None)
+        Ledger.add_event(conn, interchange_id, None, "received", status)
         return reports
 
     def _read(self, raw: bytes, hinted: Partner | None) -> ReadResult:

@@ -11,7 +11,7 @@ from typing import Any
 from hub.errors import ConfigurationError
 from hub.ports import DocumentWriter, FormatReader
 
-ENTRY_POINT_GROUPS = ("partnerhub.readers", "partnerhub.erp")
+ENTRY_POINT_GROUPS = ("partnerhub.readers", "partnerhub.erp", "partnerhub.channels")
 
 
 class Registry:
@@ -20,6 +20,9 @@ class Registry:
         self.acknowledgers: dict[str, Any] = {}
         self.document_writers: dict[str, DocumentWriter] = {}  # by outbound kind: x12-855, x12-856 ...
         self.erps: dict[str, Any] = {}
+        self.listeners: dict[str, Any] = {}  # inbound servers started by `hub serve` (sftp)
+        self.routers: list[Any] = []  # HTTP routes a channel adds to the API (the webhook)
+        self.channels: dict[str, Any] = {}  # outbound delivery methods: pickup, https
 
     def add_reader(self, reader: FormatReader) -> None:
         self.readers[reader.name] = reader
@@ -32,6 +35,15 @@ class Registry:
 
     def add_erp(self, name: str, factory: Any) -> None:
         self.erps[name] = factory
+
+    def add_listener(self, name: str, factory: Any) -> None:
+        self.listeners[name] = factory
+
+    def add_router(self, router_factory: Any) -> None:
+        self.routers.append(router_factory)
+
+    def add_channel(self, method: str, channel: Any) -> None:
+        self.channels[method] = channel
 
     def reader(self, name: str) -> FormatReader:
         try:

@@ -58,7 +58,7 @@ def settings(request, tmp_path, monkeypatch):
 @pytest.fixture
 def hub(settings):
     """A hub initialised and seeded with the reference scenario."""
-    from hub.cli import initialise
+    from hub.bootstrap import initialise
     from hub.pipeline import Hub
 
     initialise(settings, SCENARIO)

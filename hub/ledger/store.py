@@ -31,6 +31,15 @@ _NEXT_CONTROL_NUMBER = (
     .returning(_counter.last_value)
 )
 _INSERT_DOCUMENT = insert(t.documents).returning(t.documents.c.id)
+_CLAIM = select(t.interchanges).where(t.interchanges.c.status == "received").with_for_update(skip_locked=True)
+_CLAIM_NEXT = _CLAIM.order_by(t.interchanges.c.id).limit(1)
+
+
+class AlreadyClaimed(Exception):
+    def __init__(self, key: str, interchange_id: int):
+        super().__init__(f"{key} is held by interchange {interchange_id}")
+        self.key = key
+        self.interchange_id = interchange_id
 
 
 def now() -> datetime:
@@ -48,19 +57,21 @@ class Ledger:
         """Insert or update every partner and our own identity (used by `hub init --seed`)."""
         with self.writer.begin() as conn:
             for partner in directory.partners:
-                row = {
-                    "name": partner.name,
-                    "role": partner.role,
-                    "config": partner.model_dump(mode="json"),
-                    "enabled": partner.enabled,
-                    "updated_at": now(),
-                }
-                done = conn.execute(update(t.partners).where(t.partners.c.id == partner.id).values(**row))
-                if done.rowcount == 0:
-                    conn.execute(insert(t.partners).values(id=partner.id, **row))
+                self._save_partner(conn, partner)
             us = directory.self_.model_dump(mode="json")
             if conn.execute(update(t.settings).where(t.settings.c.key == "self").values(value=us)).rowcount == 0:
                 conn.execute(insert(t.settings).values(key="self", value=us))
+
+    def save_partner(self, partner: Partner) -> None:
+        with self.writer.begin() as conn:
+            self._save_partner(conn, partner)
+
+    @staticmethod
+    def _save_partner(conn: Connection, partner: Partner) -> None:
+        row = {"name": partner.name, "role": partner.role, "config": partner.model_dump(mode="json"),
+               "enabled": partner.enabled, "updated_at": now()}
+        if conn.execute(update(t.partners).where(t.partners.c.id == partner.id).values(**row)).rowcount == 0:
+            conn.execute(insert(t.partners).values(id=partner.id, **row))
 
     def partner_directory(self) -> PartnerDirectory:
         with self.engine.connect() as conn:
@@ -72,8 +83,13 @@ class Ledger:
 
     # -- intake -------------------------------------------------------------------------------
 
-    def receive(self, raw: bytes, channel: str, filename: str | None, partner_id: str | None) -> tuple[int, int | None]:
-        """Commit a file's bytes; return (interchange id, id of the earlier identical file or None)."""
+    def receive(self, raw: bytes, channel: str, filename: str | None, partner_id: str | None,
+                claims: tuple[str, ...] = ()) -> tuple[int, int | None]:
+        """Commit a file's bytes; return (interchange id, id of the earlier identical file or None).
+
+        `claims` are identities this receipt must be the first to hold (a webhook's signature, its
+        idempotency key); if one is held already, nothing is stored and `AlreadyClaimed` says by whom.
+        """
         sha = hashlib.sha256(raw).hexdigest()
         with self.writer.begin() as conn:
             interchange_id = conn.execute(
@@ -88,11 +104,22 @@ class Ledger:
                     received_at=now(),
                 )
             ).inserted_primary_key[0]
+            for key in claims:
+                holder = self.claim_key(conn, key, interchange_id)
+                if holder is not None:
+                    raise AlreadyClaimed(key, holder)  # rolls the receipt back
             earlier = self.claim_key(conn, f"sha:{sha}", interchange_id)
             if earlier is not None:
                 self.mark_interchange(conn, interchange_id, "duplicate", duplicate_of=earlier)
             self.add_event(conn, interchange_id, None, None, "duplicate" if earlier else "received", {"sha256": sha})
         return interchange_id, earlier
+
+    @staticmethod
+    def holder(conn: Connection, key: str) -> Any:
+        """The interchange that holds `key` (its id and sha256), or None."""
+        k, i = t.interchange_keys.c, t.interchanges.c
+        return conn.execute(select(i.id, i.sha256).join_from(t.interchange_keys, t.interchanges, k.interchange_id == i.id)
+                            .where(k.key == key)).first()
 
     @staticmethod
     def claim_key(conn: Connection, key: str, interchange_id: int) -> int | None:
@@ -107,18 +134,19 @@ class Ledger:
             return conn.execute(select(t.interchange_keys.c.interchange_id).where(t.interchange_keys.c.key == key)).scalar()
         return None
 
+    @staticmethod
+    def claim_next(conn: Connection) -> Any:
+        """The oldest received file, locked for this transaction; None when every one is taken."""
+        return conn.execute(_CLAIM_NEXT).first()
+
+    @staticmethod
+    def claim(conn: Connection, interchange_id: int) -> Any:
+        """This file, locked for this transaction, if it is still to be run and no one holds it."""
+        return conn.execute(_CLAIM.where(t.interchanges.c.id == interchange_id)).first()
+
     def interchange(self, interchange_id: int) -> Any:
         with self.engine.connect() as conn:
             return conn.execute(select(t.interchanges).where(t.interchanges.c.id == interchange_id)).one()
-
-    def pending_interchanges(self) -> list[int]:
-        """Files received but not settled (a crash stopped them): run them again."""
-        with self.engine.connect() as conn:
-            return list(
-                conn.execute(
-                    select(t.interchanges.c.id).where(t.interchanges.c.status == "received").order_by(t.interchanges.c.id)
-                ).scalars()
-            )
 
     @staticmethod
     def mark_interchange(conn: Connection, interchange_id: int, status: str, **values: Any) -> None:
@@ -200,6 +228,14 @@ class Ledger:
     def mark_outbox(self, outbox_id: int, status: str) -> None:
         with self.writer.begin() as conn:
             conn.execute(update(t.outbox).where(t.outbox.c.id == outbox_id).values(status=status, attempts=t.outbox.c.attempts + 1))
+
+    def picked_up(self, partner_id: str, filename: str) -> bool:
+        """The partner took a file from its pickup folder (deleted it there): it is delivered."""
+        o = t.outbox.c
+        with self.writer.begin() as conn:
+            done = conn.execute(update(t.outbox).where(o.partner_id == partner_id, o.filename == filename, o.status == "ready")
+                                .values(status="delivered", delivered_at=now()))
+        return done.rowcount > 0
 
     # -- reading for people ---------------------------------------------------------------------
 

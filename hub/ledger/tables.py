@@ -154,9 +154,43 @@ outbox = Table(
     Column("filename", String(200), nullable=False, unique=True),
     Column("content", LargeBinary, nullable=False),
     Column("control_number", String(32), nullable=True),  # our ISA13
-    Column("status", String(16), nullable=False),  # ready (in the partner's outbox folder), delivered, failed
-    Column("attempts", Integer, nullable=False, default=0),
+    # pending (to deliver), ready (in the partner's pickup folder), delivered (pushed, or picked up:
+    # the partner deleted it), dead (every attempt failed; `hub outbox redeliver` sends it again)
+    Column("status", String(16), nullable=False, index=True),
+    Column("attempts", Integer, nullable=False, default=0),  # attempts in the current round
+    Column("last_error", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("delivered_at", DateTime(timezone=True), nullable=True),
+)
+
+# One row per attempt to deliver an outbound file (kept when a file is redelivered).
+delivery_attempts = Table(
+    "delivery_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("outbox_id", Integer, ForeignKey("outbox.id"), nullable=False, index=True),
+    Column("attempt", Integer, nullable=False),
+    Column("method", String(16), nullable=False),  # pickup, https
+    Column("outcome", String(16), nullable=False),  # delivered, ready, failed, dead
+    Column("status_code", Integer, nullable=True),  # the partner's HTTP answer
+    Column("error", Text, nullable=True),
+    Column("duration_ms", Float, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+# What a partner authenticates with: an SFTP password (scrypt hash), SFTP public keys (OpenSSH
+# lines; public, kept as sent) and the webhook secret (encrypted with the hub's key).
+partner_credentials = Table(
+    "partner_credentials",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("partner_id", String(64), ForeignKey("partners.id"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # password, ssh-key, webhook-secret
+    Column("value", Text, nullable=False),
+    Column("fingerprint", String(100), nullable=False),  # SHA256:... for keys; the kind otherwise
+    Column("comment", String(200), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("partner_id", "kind", "fingerprint", name="uq_partner_credential"),
 )
 
 control_numbers = Table(

@@ -1,0 +1,5 @@
+"""placeholder until its module lands."""
+
+
+def register(registry) -> None:
+    pass

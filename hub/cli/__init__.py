@@ -1,0 +1,31 @@
+"""The `hub` command. Output is written for the people who run it; `--json` for scripts.
+
+Each module here adds its own subcommands (`add_commands`); `main` only assembles them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from hub.cli import documents, files, outbox, partners, serve, setup
+from hub.errors import HubError
+
+COMMAND_MODULES = (setup, files, documents, partners, outbox, serve)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except HubError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="hub", description="Integration hub and EDI gateway for wholesale distributors.")
+    sub = root.add_subparsers(required=True, metavar="COMMAND")
+    for module in COMMAND_MODULES:
+        module.add_commands(sub)
+    return root
