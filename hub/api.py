@@ -1,38 +1,70 @@
-"""The HTTP API (read side for now): health, documents with their timeline, open exceptions.
+"""The HTTP API: health, received files, documents with their timeline, open exceptions; channels
+add their own routes (the signed webhook, adapters/webhook) through the registry.
 
-Errors are `application/problem+json`. Write endpoints (signed webhook intake, admin) come with
-their issues; everything here reads the ledger only.
+Errors are `application/problem+json` (RFC 9457): `title` is the status, `detail` says what is
+wrong and where, in words for the person who sent the request.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import select, text
+from sqlalchemy import Engine, select, text
 
 from hub.config import Settings
+from hub.credentials import CredentialStore
 from hub.db import make_engine
+from hub.intake import Intake
 from hub.ledger import tables as t
+from hub.ledger.store import Ledger
 from hub.ledger.tables import IN_FLIGHT_STATES, SETTLED_STATES
+from hub.registry import Registry, load_registry
 
 STATES = IN_FLIGHT_STATES + SETTLED_STATES
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+@dataclass(frozen=True)
+class ApiContext:
+    """What routes get to work with (a channel's router factory receives it)."""
+
+    settings: Settings
+    engine: Engine
+    ledger: Ledger
+    intake: Intake
+    credentials: CredentialStore
+    registry: Registry
+
+
+def problem(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(
+        {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status, "detail": detail},
+        status_code=status,
+        media_type="application/problem+json",
+        headers=headers,
+    )
+
+
+def create_app(settings: Settings | None = None, intake: Intake | None = None, registry: Registry | None = None) -> FastAPI:
+    """The app; `intake` is given by `hub serve` so that a webhook wakes the worker beside it."""
     settings = settings or Settings()
     engine = make_engine(settings.ledger_url)
+    ledger = Ledger(engine)
+    registry = registry or load_registry()
+    context = ApiContext(settings, engine, ledger, intake or Intake(ledger, settings.max_file_bytes),
+                         CredentialStore.for_settings(settings, engine), registry)
     app = FastAPI(title="Partner hub", version="0.1.0", description="Integration hub and EDI gateway for wholesale distributors.")
     app.state.engine = engine
 
     @app.exception_handler(HTTPException)
-    async def problem(_request: Request, exc: HTTPException):
-        return JSONResponse(
-            {"type": "about:blank", "title": exc.detail, "status": exc.status_code},
-            status_code=exc.status_code,
-            media_type="application/problem+json",
-        )
+    async def http_problem(_request: Request, exc: HTTPException):
+        return problem(exc.status_code, str(exc.detail))
+
+    for router_factory in registry.routers:
+        app.include_router(router_factory(context))
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -64,6 +96,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         with engine.connect() as conn:
             rows = conn.execute(query.order_by(d.id.desc()).limit(limit)).all()
         return [dict(r._mapping) for r in rows]
+
+    @app.get("/v1/interchanges/{interchange_id}")
+    def interchange(interchange_id: int) -> dict[str, Any]:
+        """A received file: where it came from, its status, and each document found in it."""
+        i, d = t.interchanges.c, t.documents.c
+        with engine.connect() as conn:
+            row = conn.execute(select(i.id, i.partner_id, i.channel, i.filename, i.format, i.sha256, i.size, i.status,
+                                      i.control_number, i.problems, i.duplicate_of, i.received_at)
+                               .where(i.id == interchange_id)).first()
+            if row is None:
+                raise HTTPException(404, f"no received file (interchange) {interchange_id}")
+            documents = conn.execute(select(d.id, d.position, d.doc_type, d.reference, d.state, d.holds, d.erp_ref, d.total)
+                                     .where(d.interchange_id == interchange_id).order_by(d.position)).all()
+        return {**dict(row._mapping), "documents": [dict(r._mapping) for r in documents]}
 
     @app.get("/v1/documents/{document_id}")
     def document(document_id: int) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from sqlalchemy import Engine, delete, insert, select
 
 from hub.db import writer
 from hub.errors import ConfigurationError, HubError
+from hub.keyfiles import made_once
 from hub.ledger import tables as t
 from hub.ledger.store import now
 
@@ -164,29 +165,12 @@ class CredentialStore:
             raise CredentialError(f"no partner {partner_id}; partners are: {', '.join(known) or 'none (run hub init --seed)'}")
 
     def _fernet(self) -> Fernet:
-        key = self._secret_key or _key_from_file(self._key_file)
+        key = self._secret_key or made_once(self._key_file, lambda: Fernet.generate_key() + b"\n").decode().strip()
         try:
             return Fernet(key)
         except ValueError:
             raise ConfigurationError("HUB_SECRET_KEY is not a Fernet key (32 url-safe base64 bytes); "
                                      "make one with: python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'") from None
-
-
-def _key_from_file(path: Path) -> str:
-    """The hub's key from `path`, made there (owner-only) on first use; safe when two start at once."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        draft = path.with_name(f".{path.name}.{os.getpid()}")
-        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(Fernet.generate_key().decode() + "\n")
-        try:
-            os.link(draft, path)  # fails if another process made it first; theirs is kept
-        except FileExistsError:
-            pass
-        finally:
-            draft.unlink()
-    return path.read_text().strip()
 
 
 def _b64(raw: bytes) -> str:

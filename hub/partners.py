@@ -31,6 +31,8 @@ class OurIdentity(BaseModel):
     gs: str
 
 
+# the prefix of a partner's inbound kind (`x12-850`, `csv-order`, `cxml-order`) -> reader name
+READER_FOR_KIND = {"x12": "x12", "csv": "csv", "json": "json", "cxml": "xml", "xml": "xml"}
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
@@ -73,6 +75,11 @@ class Partner(BaseModel):
     channel: str | None = None  # how it sends to us: sftp, webhook
     delivery: Delivery = Field(default_factory=Delivery)
     enabled: bool = True
+
+    def readers(self) -> dict[str | None, str]:
+        """Reader name -> document type, for what this partner sends (`csv-order` -> {"csv": "order"})."""
+        kinds = [kind.split("-", 1) for kind in self.inbound]
+        return {READER_FOR_KIND.get(prefix): doctype for prefix, doctype in kinds}
 
     def sends(self, what: str) -> bool:
         return what in self.inbound

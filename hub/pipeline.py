@@ -13,7 +13,6 @@ anything unexpected becomes an exception in queue `internal` on that document al
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 from sqlalchemy import Connection
@@ -21,6 +20,7 @@ from sqlalchemy import Connection
 from hub.canonical import Source
 from hub.config import Settings
 from hub.db import make_engine
+from hub.delivery import Dispatcher
 from hub.document_run import DocumentReport, DocumentRun, LedgerBatch
 from hub.errors import ConfigurationError, Problem
 from hub.ledger.store import Ledger
@@ -34,9 +34,7 @@ from hub.rules.engine import RuleEngine, load_ruleset_dir
 
 log = logging.getLogger("hub.pipeline")
 
-# partner inbound kind prefix (partners.yaml `inbound: [csv-order]`) -> reader name
 BATCH_ROWS = 5000  # events buffered before they are written (bounds memory on large files)
-READER_FOR_KIND = {"x12": "x12", "csv": "csv", "json": "json", "cxml": "xml", "xml": "xml"}
 
 
 class _Counters:
@@ -63,6 +61,7 @@ class Hub:
         self.erp = self.registry.erp("reference", self.erp_engine)
         self.rules = RuleEngine(load_ruleset_dir(settings.rules_dir))
         self.mapper = MappingEngine()
+        self.dispatcher = Dispatcher(settings, self.ledger, self.registry)
 
     # -- entry points -----------------------------------------------------------------------------
 
@@ -159,8 +158,7 @@ class Hub:
         reader = self.registry.sniff(raw)
         options = None
         if hinted is not None:
-            kinds = [k.split("-", 1) for k in hinted.inbound]
-            names = {READER_FOR_KIND.get(prefix): doctype for prefix, doctype in kinds}
+            names = hinted.readers()
             if reader is None or (reader.name not in names and reader.name != "x12"):
                 readers = [n for n in names if n and n != "x12"]
                 if len(readers) != 1:
@@ -265,11 +263,6 @@ class Hub:
         return load_mapping(self.settings.mappings_dir, partner_id, doctype)
 
     def deliver_outbox(self) -> None:
-        """Put committed outbound files into `<data dir>/outbox/<partner>/` (atomically)."""
-        for row in self.ledger.pending_outbox():
-            folder = self.settings.outbox_dir / row.partner_id
-            folder.mkdir(parents=True, exist_ok=True)
-            temporary = folder / f".{row.filename}.part"
-            temporary.write_bytes(row.content)
-            os.replace(temporary, folder / row.filename)
-            self.ledger.mark_outbox(row.id, "ready")
+        """Put committed outbound files of pickup partners into `<data dir>/outbox/<partner>/`; files
+        pushed to a partner's URL wait for the delivery service (`hub serve`, `hub worker`, `hub outbox deliver`)."""
+        self.dispatcher.place_pickups()

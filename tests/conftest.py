@@ -4,6 +4,8 @@ one, HUB_TEST_PG_URL) on PostgreSQL."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -95,3 +97,13 @@ def segments(content: bytes) -> dict[str, list[list[str]]]:
         found.setdefault("GS", []).append(group.gs.elements)
     found["ISA"] = [interchange.isa.elements]
     return found
+
+
+def hub_command(settings, *args, stdin: str | None = None, timeout: float = 120, **env) -> subprocess.CompletedProcess:
+    """Run `hub ARGS...` as a user would, against `settings`' data dir and databases."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    environment.update({"HUB_DATA_DIR": str(settings.data_dir), **env})
+    if settings.database_url:
+        environment["HUB_DATABASE_URL"] = settings.database_url
+        environment["HUB_ERP_DATABASE_URL"] = settings.erp_database_url
+    return subprocess.run([sys.executable, "-m", "hub.cli", *args], env=environment, input=stdin, capture_output=True, text=True, timeout=timeout)

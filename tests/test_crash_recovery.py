@@ -3,27 +3,15 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 from sqlalchemy import text
 
 from hub.failpoints import EXIT_CODE
-from tests.conftest import DOCUMENTS
-
-
-def _hub(settings, *args, **env):
-    environment = {**os.environ, "HUB_DATA_DIR": str(settings.data_dir), **env}
-    if settings.database_url:
-        environment["HUB_DATABASE_URL"] = settings.database_url
-        environment["HUB_ERP_DATABASE_URL"] = settings.erp_database_url
-    return subprocess.run([sys.executable, "-m", "hub.cli", *args], env=environment, capture_output=True, text=True, timeout=120)
+from tests.conftest import DOCUMENTS, hub_command
 
 
 def test_crash_after_erp_post_then_resume_posts_once(hub, settings):
     sample = DOCUMENTS / "summit-850-booked.edi"
-    crashed = _hub(settings, "ingest", str(sample), HUB_FAILPOINT="after-erp-post")
+    crashed = hub_command(settings, "ingest", str(sample), HUB_FAILPOINT="after-erp-post")
     assert crashed.returncode == EXIT_CODE, crashed.stderr
 
     with hub.erp_engine.connect() as erp:
@@ -32,7 +20,7 @@ def test_crash_after_erp_post_then_resume_posts_once(hub, settings):
         assert ledger.execute(text("SELECT status FROM interchanges")).scalar() == "received"
         assert ledger.execute(text("SELECT count(*) FROM documents")).scalar() == 0
 
-    resumed = _hub(settings, "resume", "--json")
+    resumed = hub_command(settings, "resume", "--json")
     assert resumed.returncode == 0, resumed.stderr
     assert '"state": "answered"' in resumed.stdout
 
@@ -47,5 +35,5 @@ def test_crash_after_erp_post_then_resume_posts_once(hub, settings):
     assert outcomes == ["replayed"]
     assert erp_ref == orders[0]
 
-    again = _hub(settings, "resume")
+    again = hub_command(settings, "resume")
     assert "nothing to resume" in again.stdout

@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 
 from hub.failpoints import EXIT_CODE
-from tests.conftest import DOCUMENTS, rows, segments
-from tests.test_crash_recovery import _hub
+from tests.conftest import DOCUMENTS, hub_command, rows, segments
+
 
 APEX = (DOCUMENTS / "apex-856-over-shipment.edi").read_text("latin-1")
 DELTA = (DOCUMENTS / "delta-810-5010-matched.edi").read_text("latin-1")
@@ -285,16 +285,16 @@ def test_ship_confirmation_for_an_order_allocated_elsewhere_is_held(hub, erp, se
 
 def test_crash_in_the_middle_of_a_shipment_posts_nothing_then_resume_ships_once(hub, erp, settings):
     sample = DOCUMENTS / "bayou-856-ship-confirm.edi"
-    crashed = _hub(settings, "ingest", str(sample), HUB_FAILPOINT="erp-shipment-before-invoice")
+    crashed = hub_command(settings, "ingest", str(sample), HUB_FAILPOINT="erp-shipment-before-invoice")
     assert crashed.returncode == EXIT_CODE, crashed.stderr
     assert order_state(erp) == ("BOOKED", 0, 10, 25, 10)  # the half-written shipment rolled back
     assert rows(erp, "SELECT * FROM shipments") == []
 
-    crashed = _hub(settings, "resume", HUB_FAILPOINT="after-erp-post")
+    crashed = hub_command(settings, "resume", HUB_FAILPOINT="after-erp-post")
     assert crashed.returncode == EXIT_CODE, crashed.stderr
     assert order_state(erp) == ("INVOICED", 10, 0, 15, 0)
 
-    resumed = _hub(settings, "resume", "--json")
+    resumed = hub_command(settings, "resume", "--json")
     assert '"state": "answered"' in resumed.stdout, resumed.stdout + resumed.stderr
     assert order_state(erp) == ("INVOICED", 10, 0, 15, 0)  # shipped once
     assert len(rows(erp, "SELECT * FROM ar_invoices")) == 1

@@ -1,5 +1,7 @@
-"""placeholder until its module lands."""
+"""The SFTP channel: each partner logs in as itself, uploads into `inbox/` and picks up from `outbox/`."""
+
+from adapters.sftp.server import SftpListener
 
 
 def register(registry) -> None:
-    pass
+    registry.add_listener("sftp", SftpListener)

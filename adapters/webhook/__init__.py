@@ -1,5 +1,7 @@
-"""placeholder until its module lands."""
+"""The signed webhook: partners POST files to `/v1/inbound/{partner_id}` (see router.py)."""
+
+from adapters.webhook.router import webhook_router
 
 
 def register(registry) -> None:
-    pass
+    registry.add_router(webhook_router)

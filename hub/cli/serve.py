@@ -1,5 +1,65 @@
-"""placeholder"""
+"""`hub serve` (HTTP API + SFTP + worker) and `hub worker` (worker and delivery only)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from hub.bootstrap import DEMO_SEED, initialise
+from hub.config import Settings
+
+log = logging.getLogger("hub.serve")
 
 
 def add_commands(sub) -> None:
-    pass
+    serve = sub.add_parser("serve", help="run the hub: HTTP API, SFTP server and a worker; seeds the demo data on the first start of the embedded default")
+    serve.add_argument("--host", default="127.0.0.1", help="address the HTTP API and SFTP listen on (0.0.0.0 for every interface)")
+    serve.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
+    serve.add_argument("--sftp-port", type=int, default=2222, help="SFTP port (default 2222)")
+    serve.add_argument("--no-sftp", action="store_true", help="do not run the SFTP server")
+    serve.add_argument("--no-workers", action="store_true", help="take files in but leave running them to `hub worker` processes")
+    serve.set_defaults(run=cmd_serve)
+
+    worker = sub.add_parser("worker", help="run a worker alone: run received files, deliver the outbox")
+    worker.set_defaults(run=cmd_worker)
+
+
+def cmd_serve(args) -> int:
+    from hub.service import Listen, Service
+
+    settings = _started_settings()
+    first_start = not settings.database_url and not (settings.data_dir / "ledger.sqlite").exists()
+    for line in initialise(settings, DEMO_SEED if first_start else None):
+        log.info("%s", line)
+    service = Service(settings, http=Listen(args.host, args.port),
+                      sftp=None if args.no_sftp else Listen(args.host, args.sftp_port), workers=not args.no_workers)
+    return _run(service)
+
+
+def cmd_worker(args) -> int:
+    from hub.service import Service
+
+    settings = _started_settings()
+    for line in initialise(settings, None):
+        log.info("%s", line)
+    return _run(Service(settings, http=None, sftp=None, workers=True))
+
+
+def _started_settings() -> Settings:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for chatty in ("asyncssh", "alembic"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+    return Settings()
+
+
+def _run(service) -> int:
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await service.run(stop)
+
+    asyncio.run(main())
+    return 0

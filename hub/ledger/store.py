@@ -221,19 +221,78 @@ class Ledger:
             stamp = now()
             conn.execute(insert(t.outbox), [{"status": "pending", "attempts": 0, "created_at": stamp, **r} for r in rows])
 
-    def pending_outbox(self) -> list[Any]:
-        with self.engine.connect() as conn:
-            return conn.execute(select(t.outbox).where(t.outbox.c.status == "pending").order_by(t.outbox.c.id)).all()
+    # where an attempt leaves its file: in the pickup folder, delivered, still to deliver, dead-lettered
+    OUTBOX_STATUS_AFTER = {"ready": "ready", "delivered": "delivered", "failed": "pending", "dead": "dead"}
+    _OUTBOX_SUMMARY = (*(c for c in t.outbox.c if c.name != "content"), func.length(t.outbox.c.content).label("size"))
 
-    def mark_outbox(self, outbox_id: int, status: str) -> None:
+    def pending_outbox(self, partner_id: str | None = None) -> list[Any]:
+        """Files still to deliver, oldest first: everyone's, or one partner's."""
+        o = t.outbox.c
+        query = select(t.outbox).where(o.status == "pending").order_by(o.id)
+        if partner_id is not None:
+            query = query.where(o.partner_id == partner_id)
+        with self.engine.connect() as conn:
+            return conn.execute(query).all()
+
+    def partners_with_pending_outbox(self) -> list[str]:
+        o = t.outbox.c
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(o.partner_id).where(o.status == "pending").distinct().order_by(o.partner_id)).scalars())
+
+    def record_delivery_attempt(self, outbox_id: int, attempt: int, method: str, outcome: str, status_code: int | None = None,
+                                error: str | None = None, duration_ms: float = 0.0) -> None:
+        """One attempt at delivering a file, and where it leaves the file (OUTBOX_STATUS_AFTER)."""
+        stamp = now()
+        values: dict[str, Any] = {"status": self.OUTBOX_STATUS_AFTER[outcome], "attempts": attempt, "last_error": error}
+        if outcome == "delivered":
+            values["delivered_at"] = stamp
         with self.writer.begin() as conn:
-            conn.execute(update(t.outbox).where(t.outbox.c.id == outbox_id).values(status=status, attempts=t.outbox.c.attempts + 1))
+            conn.execute(insert(t.delivery_attempts).values(outbox_id=outbox_id, attempt=attempt, method=method, outcome=outcome,
+                                                            status_code=status_code, error=error, duration_ms=duration_ms, at=stamp))
+            # only a file still pending: a partner may take a pickup file the moment it is placed
+            conn.execute(update(t.outbox).where(t.outbox.c.id == outbox_id, t.outbox.c.status == "pending").values(**values))
+
+    def reopen_outbox(self, outbox_ids: list[int]) -> list[int]:
+        """Send files again: pending, with a new round of attempts (earlier attempts stay on record).
+        Returns the ids found."""
+        o = t.outbox.c
+        with self.writer.begin() as conn:
+            found = list(conn.execute(select(o.id).where(o.id.in_(outbox_ids)).order_by(o.id)).scalars())
+            if found:
+                conn.execute(update(t.outbox).where(o.id.in_(found)).values(status="pending", attempts=0, last_error=None, delivered_at=None))
+        return found
+
+    def dead_outbox_ids(self, partner_id: str) -> list[int]:
+        o = t.outbox.c
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(o.id).where(o.partner_id == partner_id, o.status == "dead").order_by(o.id)).scalars())
+
+    def outbox_files(self, partner_id: str | None = None, status: str | None = None, limit: int | None = None) -> list[Any]:
+        """Outbound files for people to read (without their bytes; `size` instead), newest first."""
+        o = t.outbox.c
+        query = select(*self._OUTBOX_SUMMARY).order_by(o.id.desc()).limit(limit)
+        if partner_id is not None:
+            query = query.where(o.partner_id == partner_id)
+        if status is not None:
+            query = query.where(o.status == status)
+        with self.engine.connect() as conn:
+            return conn.execute(query).all()
+
+    def outbox_file(self, outbox_id: int) -> Any | None:
+        """One outbound file (without its bytes), or None."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(*self._OUTBOX_SUMMARY).where(t.outbox.c.id == outbox_id)).first()
+
+    def delivery_attempts(self, outbox_id: int) -> list[Any]:
+        a = t.delivery_attempts.c
+        with self.engine.connect() as conn:
+            return conn.execute(select(t.delivery_attempts).where(a.outbox_id == outbox_id).order_by(a.id)).all()
 
     def picked_up(self, partner_id: str, filename: str) -> bool:
         """The partner took a file from its pickup folder (deleted it there): it is delivered."""
         o = t.outbox.c
         with self.writer.begin() as conn:
-            done = conn.execute(update(t.outbox).where(o.partner_id == partner_id, o.filename == filename, o.status == "ready")
+            done = conn.execute(update(t.outbox).where(o.partner_id == partner_id, o.filename == filename, o.status.in_(("pending", "ready")))
                                 .values(status="delivered", delivered_at=now()))
         return done.rowcount > 0
 

@@ -1,0 +1,332 @@
+"""Delivery of the outbox: each outbound file handed to its partner the way the partner takes it
+(`delivery.method` in partners.yaml), through the channels adapters register (pickup, https).
+
+A channel makes one attempt; the Dispatcher does the rest:
+
+- every attempt is a `delivery_attempts` row, and the outbox row keeps the attempts of the current
+  round and the last error, so a restart continues the count where it stopped;
+- a transient failure (the partner's server is down, busy or slow) is tried again after a wait that
+  doubles (HUB_DELIVERY_BACKOFF_SECONDS, up to HUB_DELIVERY_BACKOFF_MAX_SECONDS); after the
+  partner's `delivery.attempts` (default HUB_DELIVERY_ATTEMPTS) the file is dead, and it is dead at
+  once when the failure is permanent (the partner refused the file, we have no secret to sign with);
+- `redeliver` starts a new round for files someone sends again (`hub outbox redeliver`).
+
+Each partner's files go in order, one at a time, in that partner's own asyncio task, so a partner
+whose endpoint is down delays no one else. Blocking ledger and file work runs in threads.
+
+Who calls what: `hub serve` / `hub worker` run `run(stop)` and call `wake()` when a worker has
+settled a file; `hub ingest` (Hub.deliver_outbox) calls `place_pickups()`, so pickup files appear at
+once while pushes wait for the service; `hub outbox deliver` and tests call `drain()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from hub.config import Settings
+from hub.errors import HubError
+from hub.ledger.store import Ledger
+from hub.partners import Delivery, Partner
+from hub.registry import Registry
+
+log = logging.getLogger("hub.delivery")
+
+
+class DeliveryFailed(Exception):
+    """Raised by a channel when the partner did not get the file. Transient failures are tried again."""
+
+    def __init__(self, message: str, transient: bool, status_code: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.transient = transient
+        self.status_code = status_code
+
+
+@dataclass(frozen=True, slots=True)
+class Parcel:
+    """One outbound file on its way to a partner."""
+
+    outbox_id: int
+    partner_id: str
+    kind: str  # 997, 855 ...
+    filename: str
+    content: bytes
+    delivery: Delivery  # the partner's delivery settings (the url of a push)
+
+
+@dataclass(frozen=True, slots=True)
+class Handover:
+    """How a channel handed a file over: left where the partner picks it up, or taken by the partner."""
+
+    outcome: Literal["ready", "delivered"]
+    status_code: int | None = None  # the partner's HTTP answer
+
+
+class OutboundChannel(Protocol):
+    """One way of handing files to partners. Adapters register a factory for it
+    (`registry.add_channel(method, factory)`), called as `factory(settings, ledger)`."""
+
+    async def send(self, parcel: Parcel) -> Handover:
+        """One attempt; raises DeliveryFailed when the partner did not get the file."""
+
+
+@runtime_checkable
+class LocalChannel(OutboundChannel, Protocol):
+    """A channel that hands files over on this machine, at once (a pickup folder). `place_pickups`
+    calls its `place` inline, so `hub ingest` has left the files there when it returns."""
+
+    def place(self, parcel: Parcel) -> Handover:
+        """`send`, without an event loop."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryResult:
+    """Where one file stands after the dispatcher's turn at it."""
+
+    outbox_id: int
+    partner_id: str
+    kind: str
+    filename: str
+    method: str
+    status: str  # ready (in the pickup folder), delivered, pending (failed; tried again later), dead
+    attempts: int  # in the current round
+    status_code: int | None = None
+    error: str | None = None
+
+
+class OutboxError(HubError):
+    """An outbound file cannot be found or sent again as asked."""
+
+
+class _TryAgain(Exception):
+    """A transient failure, on record, with attempts left: the file is tried again after a wait."""
+
+
+class _Undeliverable:
+    """Stands in for a channel when a file has no way to its partner: every attempt fails for good."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+    async def send(self, parcel: Parcel) -> Handover:
+        raise DeliveryFailed(self.reason, transient=False)
+
+
+class Dispatcher:
+    def __init__(self, settings: Settings, ledger: Ledger, registry: Registry, poll_seconds: float = 5.0):
+        self.settings = settings
+        self.ledger = ledger
+        self.poll_seconds = poll_seconds  # how often `run` looks for files another process made
+        self.channels: dict[str, OutboundChannel] = {method: factory(settings, ledger) for method, factory in registry.channels.items()}
+        self._tasks: dict[str, asyncio.Task] = {}  # partner id -> the task delivering its files
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wakeup: asyncio.Event | None = None
+
+    # -- the service (hub serve, hub worker) ----------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until `stop` is set: on `wake()`, and every `poll_seconds`, start a task for each
+        partner that has files to deliver and none running. Stopping cancels the partners' tasks;
+        an attempt cut short is not on record, and the file is sent again on the next start."""
+        self._loop, self._wakeup = asyncio.get_running_loop(), asyncio.Event()
+        log.info("delivery started (looks for outbound files every %ss, and at once when a file settles here)", self.poll_seconds)
+        try:
+            while not stop.is_set():
+                self._wakeup.clear()
+                try:
+                    for partner_id in await asyncio.to_thread(self.ledger.partners_with_pending_outbox):
+                        self._partner_task(partner_id)
+                except Exception:  # the ledger is away: try again on the next turn
+                    log.exception("delivery could not read the outbox; tries again in %ss", self.poll_seconds)
+                await self._sleep(stop)
+        finally:
+            self._loop = self._wakeup = None
+            tasks = list(self._tasks.values())
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    def wake(self) -> None:
+        """Look for files to deliver now (a worker settled one). Safe from any thread; does nothing
+        while `run` is not running."""
+        loop, wakeup = self._loop, self._wakeup
+        if loop is None or wakeup is None:
+            return
+        try:
+            loop.call_soon_threadsafe(wakeup.set)
+        except RuntimeError:  # the loop closed as we looked: run() is over
+            pass
+
+    async def _sleep(self, stop: asyncio.Event) -> None:
+        waits = [asyncio.create_task(stop.wait()), asyncio.create_task(self._wakeup.wait())]
+        await asyncio.wait(waits, timeout=self.poll_seconds, return_when=asyncio.FIRST_COMPLETED)
+        for waiting in waits:
+            waiting.cancel()
+
+    # -- once -----------------------------------------------------------------------------------------------
+
+    async def drain(self) -> list[DeliveryResult]:
+        """Deliver every pending file, pushes included, with their retries; return when each one is
+        settled (ready, delivered or dead)."""
+        partner_ids = await asyncio.to_thread(self.ledger.partners_with_pending_outbox)
+        done = await asyncio.gather(*(self._partner_task(p) for p in partner_ids))
+        return [result for results in done for result in results]
+
+    def place_pickups(self) -> list[DeliveryResult]:
+        """Put the pending files of partners whose channel is local (pickup) in place: one attempt
+        each, inline and without waiting (for `hub ingest`). A file that could not be placed stays
+        pending for `run` or `drain`; pushes are left to them too."""
+        rows = self.ledger.pending_outbox()
+        if not rows:
+            return []
+        directory = self.ledger.partner_directory()
+        results = []
+        for row in rows:
+            partner = directory.get(row.partner_id)
+            channel = self._channel(partner)
+            if isinstance(channel, LocalChannel):
+                parcel, limit = self._parcel(row, partner)
+                started = time.perf_counter()
+                results.append(self._settle(parcel, row.attempts + 1, limit, self._try(parcel, channel.place), started))
+        return results
+
+    def redeliver(self, outbox_ids: Iterable[int] = (), *, dead_of_partner: str | None = None) -> list[int]:
+        """Send files again, by id or every dead file of a partner: each is pending with a new round
+        of attempts (the earlier attempts stay on record). Pickup files are put back in the folder at
+        once; pushes go with the next `run` turn or `drain`. Returns the ids sent again."""
+        wanted = sorted(set(outbox_ids))
+        if bool(wanted) == bool(dead_of_partner):
+            raise OutboxError("name the files to send again by id, or a partner whose dead files to send again")
+        if dead_of_partner:
+            if self.ledger.partner_directory().get(dead_of_partner) is None:
+                raise OutboxError(f"{dead_of_partner} is not a trading partner")
+            wanted = self.ledger.dead_outbox_ids(dead_of_partner)
+        missing = [outbox_id for outbox_id in wanted if self.ledger.outbox_file(outbox_id) is None]
+        if missing:
+            raise OutboxError(f"there is no outbound file {', '.join(map(str, missing))}; nothing was sent again (hub outbox list shows the files)")
+        if not wanted:
+            return []
+        reopened = self.ledger.reopen_outbox(wanted)
+        self.place_pickups()
+        self.wake()
+        return reopened
+
+    # -- one partner, one file ---------------------------------------------------------------------------
+
+    def _partner_task(self, partner_id: str) -> asyncio.Task:
+        """The task delivering this partner's files: the running one, or a new one."""
+        task = self._tasks.get(partner_id)
+        if task is None or task.done():
+            task = asyncio.create_task(self._deliver_partner(partner_id), name=f"deliver-{partner_id}")
+            task.add_done_callback(lambda finished: self._partner_done(partner_id, finished))
+            self._tasks[partner_id] = task
+        return task
+
+    def _partner_done(self, partner_id: str, task: asyncio.Task) -> None:
+        if self._tasks.get(partner_id) is task:
+            del self._tasks[partner_id]
+        if not task.cancelled() and task.exception() is not None:
+            log.error("delivery to %s stopped; its files stay pending and are tried again on the next turn",
+                      partner_id, exc_info=task.exception())
+        if self._wakeup is not None:  # files may have come for this partner as its task ended
+            self._wakeup.set()
+
+    async def _deliver_partner(self, partner_id: str) -> list[DeliveryResult]:
+        """The partner's pending files in order, one at a time, each until it is settled."""
+        results = []
+        while rows := await asyncio.to_thread(self.ledger.pending_outbox, partner_id):
+            for row in rows:
+                partner = await asyncio.to_thread(lambda: self.ledger.partner_directory().get(partner_id))
+                results.append(await self._deliver(row, partner))
+        return results
+
+    async def _deliver(self, row: Any, partner: Partner | None) -> DeliveryResult:
+        """Attempts at one file until it is handed over or dead. Attempts already made in this round
+        (before a restart) count against the limit."""
+        parcel, limit = self._parcel(row, partner)
+        channel = self._channel(partner)
+        numbers = itertools.count(row.attempts + 1)
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(max(limit - row.attempts, 1)),  # the last one settles the file: delivered or dead
+            wait=wait_exponential(multiplier=self.settings.delivery_backoff_seconds, max=self.settings.delivery_backoff_max_seconds),
+            retry=retry_if_exception_type(_TryAgain),
+        )
+
+        async def attempt() -> DeliveryResult:
+            number, started = next(numbers), time.perf_counter()
+            try:
+                answer: Handover | DeliveryFailed = await channel.send(parcel)
+            except DeliveryFailed as failure:
+                answer = failure
+            except Exception as exc:
+                answer = _channel_failed(parcel, exc)
+            result = await asyncio.to_thread(self._settle, parcel, number, limit, answer, started)
+            if result.status == "pending":
+                raise _TryAgain(result.error)
+            return result
+
+        return await retrying(attempt)
+
+    def _parcel(self, row: Any, partner: Partner | None) -> tuple[Parcel, int]:
+        """The file as a channel sends it, and how many attempts it gets."""
+        delivery = partner.delivery if partner else Delivery()
+        parcel = Parcel(row.id, row.partner_id, row.kind, row.filename, row.content, delivery)
+        return parcel, delivery.attempts or self.settings.delivery_attempts
+
+    def _channel(self, partner: Partner | None) -> OutboundChannel:
+        if partner is None:
+            return _Undeliverable("the file's partner is not a trading partner (any more); nothing can be sent to it")
+        method = partner.delivery.method
+        if method not in self.channels:
+            return _Undeliverable(f"{partner.id} takes files by {method}, but no {method} channel is installed "
+                                  f"(installed: {', '.join(sorted(self.channels)) or 'none'})")
+        return self.channels[method]
+
+    @staticmethod
+    def _try(parcel: Parcel, place) -> Handover | DeliveryFailed:
+        try:
+            return place(parcel)
+        except DeliveryFailed as failure:
+            return failure
+        except Exception as exc:
+            return _channel_failed(parcel, exc)
+
+    def _settle(self, parcel: Parcel, number: int, limit: int, answer: Handover | DeliveryFailed, started: float) -> DeliveryResult:
+        """Put attempt `number` on record with where it leaves the file: a transient failure with
+        attempts left leaves it pending; any other failure, dead."""
+        duration_ms = (time.perf_counter() - started) * 1000
+        if isinstance(answer, DeliveryFailed):
+            outcome = "failed" if answer.transient and number < limit else "dead"
+            error = answer.message
+        else:
+            outcome, error = answer.outcome, None
+        method = parcel.delivery.method
+        self.ledger.record_delivery_attempt(parcel.outbox_id, number, method, outcome, answer.status_code, error, duration_ms)
+        result = DeliveryResult(parcel.outbox_id, parcel.partner_id, parcel.kind, parcel.filename, method,
+                                Ledger.OUTBOX_STATUS_AFTER[outcome], number, answer.status_code, error)
+        _log_attempt(result, outcome, limit)
+        return result
+
+
+def _channel_failed(parcel: Parcel, exc: Exception) -> DeliveryFailed:
+    """A channel must raise DeliveryFailed; one that fails otherwise still leaves the file on record."""
+    log.error("the %s channel failed on outbound file %s", parcel.delivery.method, parcel.outbox_id, exc_info=exc)
+    return DeliveryFailed(f"the {parcel.delivery.method} channel failed: {type(exc).__name__}: {exc}", transient=True)
+
+
+def _log_attempt(result: DeliveryResult, outcome: str, limit: int) -> None:
+    what = f"outbound file {result.outbox_id} ({result.filename}) to {result.partner_id} by {result.method}"
+    if outcome == "failed":
+        log.warning("%s: attempt %s of %s failed, tried again: %s", what, result.attempts, limit, result.error)
+    elif outcome == "dead":
+        log.error("%s is dead after %s attempt(s): %s", what, result.attempts, result.error)
+    else:
+        log.info("%s: %s", what, outcome)
