@@ -19,7 +19,7 @@ import uvicorn
 from hub.api import create_app
 from hub.config import Settings
 from hub.credentials import CredentialStore
-from hub.intake import Intake
+from hub.intake import Intake, ReceiptsFirst
 from hub.pipeline import Hub
 from hub.worker import Worker
 
@@ -45,8 +45,9 @@ class Service:
         self.settings = settings
         self.hub = Hub(settings)
         self.dispatcher = self.hub.dispatcher if workers else None
-        self.worker = Worker(self.hub, settings.worker_poll_seconds, on_settled=self.dispatcher.wake) if workers else None
-        self.intake = Intake(self.hub.ledger, settings.max_file_bytes, wake=self.worker.wake if self.worker else lambda: None)
+        turns = ReceiptsFirst()
+        self.worker = Worker(self.hub, settings.worker_poll_seconds, on_settled=self.dispatcher.wake, turns=turns) if workers else None
+        self.intake = Intake(self.hub.ledger, settings.max_file_bytes, wake=self.worker.wake if self.worker else lambda: None, turns=turns)
         self.http, self.sftp = http, sftp
         self.http_port: int | None = None
         self.sftp_port: int | None = None

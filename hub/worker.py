@@ -12,12 +12,16 @@ import logging
 import threading
 from collections.abc import Callable
 
+from hub.intake import ReceiptsFirst
+
 log = logging.getLogger("hub.worker")
 
 
 class Worker:
-    def __init__(self, hub, poll_seconds: float, on_settled: Callable[[], None] = lambda: None, name: str = "worker"):
+    def __init__(self, hub, poll_seconds: float, on_settled: Callable[[], None] = lambda: None, name: str = "worker",
+                 turns: ReceiptsFirst | None = None):
         self.hub = hub
+        self.turns = turns or ReceiptsFirst()  # shared with the intake in this process
         self.poll_seconds = poll_seconds
         self.on_settled = on_settled  # called after each file (delivery wakes up)
         self.name = name
@@ -48,6 +52,7 @@ class Worker:
 
     def run_one(self) -> bool:
         """Run the next received file; False when there was none (or it failed and waits)."""
+        self.turns.wait_for_receipts_in_flight()
         try:
             reports = self.hub.process_next()
         except Exception:  # the database went away, a bug: log it, keep the file, try again later

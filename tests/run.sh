@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite from a bare machine: makes .venv, installs the project with its test
-# extras, starts a throwaway PostgreSQL on loopback (installing Debian's package if missing),
+# extras, installs the OpenSSH client if missing, starts a throwaway PostgreSQL on loopback (installing Debian's package if missing),
 # runs every test on SQLite and PostgreSQL, and stops the cluster. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +10,13 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[test]'
+
+# the stock OpenSSH client, one of the two SFTP clients the tests use (Debian's package, as root)
+if ! command -v sftp >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
+    echo "installing Debian's openssh-client for the SFTP tests"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y openssh-client >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y openssh-client >/dev/null; }
+fi
 
 pgdir=$(mktemp -d /tmp/hub-pg.XXXXXX)
 chmod 755 "$pgdir"

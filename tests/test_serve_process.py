@@ -1,0 +1,156 @@
+"""`hub serve` and `hub worker` as the processes a user starts: what they log, a file taken in by
+one and run by the other, and the server killed while partners upload: every upload a partner was
+told succeeded is in the ledger, byte for byte."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import paramiko
+import pytest
+from sqlalchemy import select
+
+from hub.credentials import CredentialStore
+from hub.ledger import tables as t
+from hub.signing import signed_headers
+from tests.conftest import DOCUMENTS
+from tests.live import wait_until
+
+PASSWORD = "summit sftp password"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class HubProcess:
+    """`hub COMMAND` in its own process against the test's data dir and databases."""
+
+    def __init__(self, settings, *args: str):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")} | {"HUB_DATA_DIR": str(settings.data_dir)}
+        if settings.database_url:
+            env |= {"HUB_DATABASE_URL": settings.database_url, "HUB_ERP_DATABASE_URL": settings.erp_database_url}
+        self.log_path = settings.data_dir / f"{args[0]}-{time.monotonic_ns()}.log"
+        self.log = self.log_path.open("w")
+        self.process = subprocess.Popen([sys.executable, "-m", "hub.cli", *args], env=env, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def output(self) -> str:
+        return self.log_path.read_text()
+
+    def wait_for_log(self, words: str, timeout: float = 60) -> None:
+        wait_until(lambda: words in self.output() or self.process.poll() is not None, timeout, f"{words!r} in the log")
+        assert words in self.output(), self.output()
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        code = self.process.wait(60)
+        self.log.close()
+        return code
+
+
+@pytest.fixture
+def summit(hub):
+    store = CredentialStore.for_settings(hub.settings, hub.ledger.engine)
+    store.set_password("P-SUMMIT", PASSWORD)
+    return store.rotate_secret("P-SUMMIT")
+
+
+def received(hub) -> dict[str, list[tuple[str, str]]]:
+    """filename -> [(sha256, status)] of every file in the ledger."""
+    i = t.interchanges.c
+    found: dict[str, list[tuple[str, str]]] = {}
+    with hub.ledger.engine.connect() as conn:
+        for name, sha, status in conn.execute(select(i.filename, i.sha256, i.status)):
+            found.setdefault(name, []).append((sha, status))
+    return found
+
+
+def test_serve_takes_files_in_and_a_separate_worker_runs_them(hub, settings, summit):
+    http_port, sftp_port = free_port(), free_port()
+    serve = HubProcess(settings, "serve", "--port", str(http_port), "--sftp-port", str(sftp_port), "--no-workers")
+    try:
+        serve.wait_for_log(f"HTTP API listening on http://127.0.0.1:{http_port}")
+        assert f"SFTP listening on 127.0.0.1:{sftp_port} (host key SHA256:" in serve.output()
+        body = (DOCUMENTS / "summit-850-booked.edi").read_bytes()
+        answer = httpx.post(f"http://127.0.0.1:{http_port}/v1/inbound/P-SUMMIT", content=body, headers=signed_headers(summit, body))
+        assert answer.status_code == 202 and answer.json()["status"] == "received"
+        time.sleep(1.5)  # no worker in this process: the file waits
+        status = httpx.get(f"http://127.0.0.1:{http_port}/v1/interchanges/{answer.json()['interchange_id']}").json()
+        assert (status["status"], status["documents"]) == ("received", [])
+
+        worker = HubProcess(settings, "worker")
+        try:
+            worker.wait_for_log("worker started")
+            pickup = settings.outbox_dir / "P-SUMMIT"
+            wait_until(lambda: pickup.exists() and len(list(pickup.glob("*.x12"))) == 2, what="the 997 and 855 in Summit's outbox")
+            assert "P-SUMMIT 850 SUM-PO-1001 -> answered" in worker.output()
+        finally:
+            assert worker.stop() == 0
+    finally:
+        assert serve.stop() == 0
+    assert "stopping" in serve.output()
+
+
+def upload_until_killed(port: int, files: list[tuple[str, bytes]], told_ok: list[str], errors: list[str]) -> None:
+    """One partner session uploading files one after another, noting which ones the server confirmed."""
+    try:
+        transport = paramiko.Transport(("127.0.0.1", port))
+        transport.connect(username="P-SUMMIT", password=PASSWORD)
+        sftp = paramiko.SFTPClient.from_transport(transport)
+        for name, body in files:
+            sftp.putfo(io.BytesIO(body), f"inbox/{name}")  # confirm=True: stat after close, as paramiko does
+            told_ok.append(name)
+    except Exception as exc:  # the server went away: this upload and the rest were not confirmed
+        errors.append(f"{type(exc).__name__}: {exc}")
+
+
+@pytest.mark.parametrize("kill_after", [0.4, 1.0])
+def test_killing_the_server_during_uploads_loses_no_confirmed_file(hub, settings, summit, kill_after):
+    sample = (DOCUMENTS / "summit-850-booked.edi").read_bytes()
+    rng = random.Random(kill_after)
+    # files of different sizes (up to ~4 MB) so the kill lands in the middle of some upload
+    files = [(f"drop-{n}.edi", sample + b"\n" * rng.choice([0, 1000, 300_000, 4_000_000]) + f"{n}".encode()) for n in range(60)]
+    port = free_port()
+    serve = HubProcess(settings, "serve", "--port", str(free_port()), "--sftp-port", str(port))
+    serve.wait_for_log("SFTP listening")
+    told_ok: list[str] = []
+    errors: list[str] = []
+    clients = [threading.Thread(target=upload_until_killed, args=(port, files[i::3], told_ok, errors)) for i in range(3)]
+    for client in clients:
+        client.start()
+    time.sleep(kill_after)
+    serve.stop(signal.SIGKILL)
+    for client in clients:
+        client.join(60)
+
+    assert errors, "the uploads should have been cut off by the kill"
+    assert told_ok, "some uploads should have been confirmed before the kill"
+    in_ledger = received(hub)
+    sent = dict(files)
+    for name in told_ok:
+        assert name in in_ledger, f"{name} was confirmed to the partner but is not in the ledger"
+        assert hashlib.sha256(sent[name]).hexdigest() in {sha for sha, _ in in_ledger[name]}
+    # nothing half-written reached the ledger: every stored file is one of ours, whole
+    whole = {hashlib.sha256(body).hexdigest() for _, body in files}
+    assert all(sha in whole for versions in in_ledger.values() for sha, _ in versions)
+
+    # a restart runs what was received and not yet settled
+    restarted = HubProcess(settings, "worker")
+    try:
+        wait_until(lambda: all(status != "received" for versions in received(hub).values() for _, status in versions),
+                   60, "every received file to be run")
+    finally:
+        restarted.stop()
