@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None, intake: Intake | None = None, r
     engine = make_engine(settings.ledger_url)
     ledger = Ledger(engine)
     registry = registry or load_registry()
-    context = ApiContext(settings, engine, ledger, intake or Intake(ledger, settings.max_file_bytes),
+    context = ApiContext(settings, engine, ledger, intake or Intake(ledger),
                          CredentialStore.for_settings(settings, engine), registry)
     app = FastAPI(title="Partner hub", version="0.1.0", description="Integration hub and EDI gateway for wholesale distributors.")
     app.state.engine = engine
@@ -100,16 +100,10 @@ def create_app(settings: Settings | None = None, intake: Intake | None = None, r
     @app.get("/v1/interchanges/{interchange_id}")
     def interchange(interchange_id: int) -> dict[str, Any]:
         """A received file: where it came from, its status, and each document found in it."""
-        i, d = t.interchanges.c, t.documents.c
-        with engine.connect() as conn:
-            row = conn.execute(select(i.id, i.partner_id, i.channel, i.filename, i.format, i.sha256, i.size, i.status,
-                                      i.control_number, i.problems, i.duplicate_of, i.received_at)
-                               .where(i.id == interchange_id)).first()
-            if row is None:
-                raise HTTPException(404, f"no received file (interchange) {interchange_id}")
-            documents = conn.execute(select(d.id, d.position, d.doc_type, d.reference, d.state, d.holds, d.erp_ref, d.total)
-                                     .where(d.interchange_id == interchange_id).order_by(d.position)).all()
-        return {**dict(row._mapping), "documents": [dict(r._mapping) for r in documents]}
+        found = ledger.received_files(interchange_id=interchange_id)
+        if not found:
+            raise HTTPException(404, f"no received file (interchange) {interchange_id}")
+        return found[0]
 
     @app.get("/v1/documents/{document_id}")
     def document(document_id: int) -> dict[str, Any]:

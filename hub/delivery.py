@@ -243,8 +243,8 @@ class Dispatcher:
         """The partner's pending files in order, one at a time, each until it is settled."""
         results = []
         while rows := await asyncio.to_thread(self.ledger.pending_outbox, partner_id):
+            partner = await asyncio.to_thread(lambda: self.ledger.partner_directory().get(partner_id))
             for row in rows:
-                partner = await asyncio.to_thread(lambda: self.ledger.partner_directory().get(partner_id))
                 results.append(await self._deliver(row, partner))
         return results
 

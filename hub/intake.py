@@ -51,10 +51,8 @@ class ReceiptsFirst:
 
 
 class Intake:
-    def __init__(self, ledger: Ledger, max_file_bytes: int, wake: Callable[[], None] = lambda: None,
-                 turns: ReceiptsFirst | None = None):
+    def __init__(self, ledger: Ledger, wake: Callable[[], None] = lambda: None, turns: ReceiptsFirst | None = None):
         self.ledger = ledger
-        self.max_file_bytes = max_file_bytes
         self._wake = wake
         self.turns = turns or ReceiptsFirst()
 

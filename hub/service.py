@@ -47,7 +47,7 @@ class Service:
         self.dispatcher = self.hub.dispatcher if workers else None
         turns = ReceiptsFirst()
         self.worker = Worker(self.hub, settings.worker_poll_seconds, on_settled=self.dispatcher.wake, turns=turns) if workers else None
-        self.intake = Intake(self.hub.ledger, settings.max_file_bytes, wake=self.worker.wake if self.worker else lambda: None, turns=turns)
+        self.intake = Intake(self.hub.ledger, wake=self.worker.wake if self.worker else lambda: None, turns=turns)
         self.http, self.sftp = http, sftp
         self.http_port: int | None = None
         self.sftp_port: int | None = None

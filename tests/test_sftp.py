@@ -53,7 +53,7 @@ def server(hub, settings):
     limited = settings.model_copy(update=LIMITS)
     ledger = Ledger(make_engine(limited.ledger_url))
     credentials = CredentialStore.for_settings(limited, ledger.engine)
-    listener = SftpListener(limited, Intake(ledger, limited.max_file_bytes), credentials, ledger)
+    listener = SftpListener(limited, Intake(ledger), credentials, ledger)
     listener.failure_delay_seconds = 0.01
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
@@ -318,7 +318,7 @@ def test_the_host_key_is_made_once_and_leftover_uploads_are_cleared(server, sett
     assert server.listener.host_key_fingerprint.startswith("SHA256:")
     leftover = staging_folder(settings.data_dir) / "P-SUMMIT-crashed.upload"
     leftover.write_bytes(b"half a file")
-    again = SftpListener(settings, Intake(server.ledger, settings.max_file_bytes), server.credentials, server.ledger)
+    again = SftpListener(settings, Intake(server.ledger), server.credentials, server.ledger)
     server.call(again.start("127.0.0.1", 0))
     try:
         assert again.host_key_fingerprint == server.listener.host_key_fingerprint

@@ -21,10 +21,8 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 
 from hub.api import ApiContext, problem
-from hub.ledger import tables as t
 from hub.ledger.store import AlreadyClaimed, Ledger
 from hub.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature_matches
 
@@ -178,13 +176,9 @@ def _earlier_answer(context: ApiContext, key: str, body: bytes) -> dict[str, Any
 
 
 def _interchange_answer(context: ApiContext, interchange_id: int) -> dict[str, Any]:
-    i, d = t.interchanges.c, t.documents.c
-    with context.engine.connect() as conn:
-        status, duplicate_of = conn.execute(select(i.status, i.duplicate_of).where(i.id == interchange_id)).one()
-        documents = conn.execute(select(d.id, d.doc_type, d.reference, d.state)
-                                 .where(d.interchange_id == interchange_id).order_by(d.position)).all()
-    return {"interchange_id": interchange_id, "status": status, "duplicate_of": duplicate_of,
-            "documents": [dict(r._mapping) for r in documents]}
+    [file] = context.ledger.received_files(interchange_id=interchange_id)
+    documents = [{key: doc[key] for key in ("id", "doc_type", "reference", "state")} for doc in file["documents"]]
+    return {"interchange_id": interchange_id, "status": file["status"], "duplicate_of": file["duplicate_of"], "documents": documents}
 
 
 async def _settled(context: ApiContext, answer: dict[str, Any], wait: float) -> dict[str, Any]:

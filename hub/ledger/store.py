@@ -31,6 +31,10 @@ _NEXT_CONTROL_NUMBER = (
     .returning(_counter.last_value)
 )
 _INSERT_DOCUMENT = insert(t.documents).returning(t.documents.c.id)
+_i, _d = t.interchanges.c, t.documents.c
+_FILE_COLUMNS = (_i.id, _i.partner_id, _i.channel, _i.filename, _i.format, _i.sha256, _i.size, _i.status, _i.control_number,
+                 _i.problems, _i.duplicate_of, _i.received_at)
+_DOCUMENT_COLUMNS = (_d.id, _d.position, _d.doc_type, _d.reference, _d.state, _d.holds, _d.erp_ref, _d.total)
 _CLAIM = select(t.interchanges).where(t.interchanges.c.status == "received").with_for_update(skip_locked=True)
 _CLAIM_NEXT = _CLAIM.order_by(t.interchanges.c.id).limit(1)
 
@@ -306,3 +310,27 @@ class Ledger:
     def open_exceptions(self) -> list[Any]:
         with self.engine.connect() as conn:
             return conn.execute(select(t.exceptions).where(t.exceptions.c.status == "open").order_by(t.exceptions.c.id)).all()
+
+    def received_files(self, interchange_id: int | None = None, partner_id: str | None = None, state: str | None = None,
+                       limit: int | None = None) -> list[dict[str, Any]]:
+        """Received files, newest first, each with the documents found in it (`documents`, in file
+        order): one file by id, or those of a partner / with a document in `state`."""
+        i, d = t.interchanges.c, t.documents.c
+        query = select(*_FILE_COLUMNS)
+        if interchange_id is not None:
+            query = query.where(i.id == interchange_id)
+        if partner_id:
+            query = query.where(i.partner_id == partner_id)
+        if state:
+            query = query.where(i.id.in_(select(d.interchange_id).where(d.state == state)))
+        with self.engine.connect() as conn:
+            files = [dict(r._mapping) for r in conn.execute(query.order_by(i.id.desc()).limit(limit))]
+            inside = conn.execute(select(d.interchange_id.label("file_id"), *_DOCUMENT_COLUMNS)
+                                  .where(d.interchange_id.in_([f["id"] for f in files])).order_by(d.interchange_id, d.position)).all()
+        by_file: dict[int, list[dict[str, Any]]] = {}
+        for row in inside:
+            document = dict(row._mapping)
+            by_file.setdefault(document.pop("file_id"), []).append(document)
+        for file in files:
+            file["documents"] = by_file.get(file["id"], [])
+        return files
