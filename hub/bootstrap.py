@@ -26,9 +26,8 @@ def initialise(settings: Settings, seed: Path | None) -> list[str]:
     schema.upgrade(ledger_engine)
     create_schema(erp_engine)
     done = [f"ledger schema up to date ({ledger_engine.url.render_as_string()})", f"ERP schema ready ({erp_engine.url.render_as_string()})"]
-    rulesets = load_ruleset_dir(settings.rules_dir)
-    record_rulesets(ledger_engine, rulesets)
-    done.append("rulesets active: " + ", ".join(r.key for r in rulesets))
+    active = record_rulesets(ledger_engine, load_ruleset_dir(settings.rules_dir))
+    done.append("rulesets active: " + ", ".join(active))
     if seed is not None:
         if not (seed / "erp").is_dir() or not (seed / "partners.yaml").is_file():
             raise HubError(f"{seed} is not a seed folder: it needs erp/*.csv and partners.yaml")

@@ -10,6 +10,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+# Exception queues: hours to resolve (the SLA that sets an exception's due time) and priority
+# (1 first). `default` applies to queues not listed. Override with HUB_QUEUE_SLA_HOURS /
+# HUB_QUEUE_PRIORITY as JSON, e.g. HUB_QUEUE_SLA_HOURS='{"credit": 2, "default": 24}'.
+QUEUE_SLA_HOURS = {"credit": 4, "pricing": 4, "erp": 1, "internal": 1, "allocation": 8, "customer-service": 8,
+                   "fulfillment": 8, "purchasing": 24, "payables": 24, "integration": 24, "default": 24}
+QUEUE_PRIORITY = {"erp": 1, "internal": 1, "credit": 2, "pricing": 2, "allocation": 3, "customer-service": 3,
+                  "fulfillment": 3, "purchasing": 3, "payables": 3, "integration": 3, "default": 3}
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore")
@@ -30,6 +38,13 @@ class Settings(BaseSettings):
     delivery_backoff_max_seconds: float = Field(300.0, description="Longest wait between push attempts")
     delivery_timeout_seconds: float = Field(30.0, description="How long one push may take")
     worker_poll_seconds: float = Field(1.0, description="How often an idle worker looks for received files")
+    queue_sla_hours: dict[str, float] = Field(default_factory=lambda: dict(QUEUE_SLA_HOURS), description="Hours to resolve an exception, by queue")
+    queue_priority: dict[str, int] = Field(default_factory=lambda: dict(QUEUE_PRIORITY), description="Priority of an exception (1 first), by queue")
+
+    def queue_policy(self, queue: str) -> tuple[float, int]:
+        """(SLA hours, priority) of an exception queue."""
+        sla, priority = self.queue_sla_hours, self.queue_priority
+        return sla.get(queue, sla.get("default", 24)), priority.get(queue, priority.get("default", 3))
 
     @cached_property
     def ledger_url(self) -> str:

@@ -6,6 +6,9 @@
 - Webhook secret: HMAC needs the secret itself, so it is encrypted (Fernet) with the hub's key:
   `HUB_SECRET_KEY`, or `<data dir>/hub.key`, made on first use and readable by its owner only.
   Every node of one hub needs the same key.
+
+Each change takes an optional `audit(conn, change)`, called inside the change's transaction with
+what changed (never a secret), so the caller records it (hub.audit) in the same commit.
 """
 
 from __future__ import annotations
@@ -15,13 +18,16 @@ import hashlib
 import hmac
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives.serialization import load_ssh_public_key
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, delete, insert, select
 
 from hub.db import writer
 from hub.errors import ConfigurationError, HubError
@@ -30,7 +36,11 @@ from hub.ledger import tables as t
 from hub.ledger.store import now
 
 MIN_PASSWORD_LENGTH = 12
+MAX_KEY_COMMENT_LENGTH = 200  # partner_credentials.comment
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}  # about 16 MB and 50 ms per check
+
+
+Audit = Callable[[Connection, dict[str, Any]], None]
 
 
 class CredentialError(HubError):
@@ -59,13 +69,13 @@ class CredentialStore:
 
     # -- SFTP password ----------------------------------------------------------------------------
 
-    def set_password(self, partner_id: str, password: str) -> None:
+    def set_password(self, partner_id: str, password: str, audit: Audit | None = None) -> None:
         if len(password) < MIN_PASSWORD_LENGTH:
             raise CredentialError(f"the password is {len(password)} characters; use at least {MIN_PASSWORD_LENGTH}")
         salt = os.urandom(16)
         digest = hashlib.scrypt(password.encode(), salt=salt, **_SCRYPT)
         value = f"scrypt:{_SCRYPT['n']}:{_SCRYPT['r']}:{_SCRYPT['p']}:{_b64(salt)}:{_b64(digest)}"
-        self._replace(partner_id, "password", value)
+        self._replace(partner_id, "password", value, audit, {"password": "set"})
 
     def verify_password(self, partner_id: str, password: str) -> bool:
         stored = self._values(partner_id, "password")
@@ -77,18 +87,21 @@ class CredentialStore:
 
     # -- SFTP public keys ---------------------------------------------------------------------------
 
-    def add_key(self, partner_id: str, line: str) -> str:
-        """Authorize an OpenSSH public key line; returns its fingerprint."""
+    def add_key(self, partner_id: str, line: str, audit: Audit | None = None) -> str:
+        """Authorize an OpenSSH public key line; returns its fingerprint. `audit` is called only
+        when the key is new."""
         fields = line.strip().split(None, 2)
         if len(fields) < 2:
             raise CredentialError("not an OpenSSH public key: expected 'TYPE BASE64 [COMMENT]' on one line")
         try:
             load_ssh_public_key(f"{fields[0]} {fields[1]}".encode())
             blob = base64.b64decode(fields[1], validate=True)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
             raise CredentialError(f"not an OpenSSH public key ({fields[0]}): {exc}") from exc
         fingerprint = "SHA256:" + _b64(hashlib.sha256(blob).digest())
         comment = fields[2] if len(fields) > 2 else None
+        if comment and len(comment) > MAX_KEY_COMMENT_LENGTH:
+            raise CredentialError(f"the key's comment is {len(comment)} characters; at most {MAX_KEY_COMMENT_LENGTH} are kept")
         self._check_partner(partner_id)
         with self.writer.begin() as conn:
             c = t.partner_credentials.c
@@ -97,24 +110,29 @@ class CredentialStore:
                 conn.execute(insert(t.partner_credentials).values(
                     partner_id=partner_id, kind="ssh-key", value=f"{fields[0]} {fields[1]}", fingerprint=fingerprint,
                     comment=comment, created_at=now()))
+                if audit:
+                    audit(conn, {"fingerprint": fingerprint, "comment": comment})
         return fingerprint
 
-    def remove_key(self, partner_id: str, fingerprint: str) -> bool:
+    def remove_key(self, partner_id: str, fingerprint: str, audit: Audit | None = None) -> bool:
+        """Stop accepting a key; whether the partner had it (`audit` is called only if so)."""
         c = t.partner_credentials.c
         with self.writer.begin() as conn:
             gone = conn.execute(delete(t.partner_credentials).where(
-                c.partner_id == partner_id, c.kind == "ssh-key", c.fingerprint == fingerprint))
-        return gone.rowcount > 0
+                c.partner_id == partner_id, c.kind == "ssh-key", c.fingerprint == fingerprint)).rowcount > 0
+            if gone and audit:
+                audit(conn, {"fingerprint": fingerprint})
+        return gone
 
     def authorized_keys(self, partner_id: str) -> list[str]:
         return self._values(partner_id, "ssh-key")
 
     # -- webhook secret -----------------------------------------------------------------------------
 
-    def rotate_secret(self, partner_id: str) -> str:
+    def rotate_secret(self, partner_id: str, audit: Audit | None = None) -> str:
         """Make a new webhook secret (the old one stops working at once) and return it."""
         secret = "whsec_" + secrets.token_urlsafe(32)
-        self._replace(partner_id, "webhook-secret", self._fernet().encrypt(secret.encode()).decode())
+        self._replace(partner_id, "webhook-secret", self._fernet().encrypt(secret.encode()).decode(), audit, {"webhook_secret": "rotated"})
         return secret
 
     def webhook_secret(self, partner_id: str) -> str | None:
@@ -149,7 +167,7 @@ class CredentialStore:
         with self.engine.connect() as conn:
             return list(conn.execute(select(c.value).where(c.partner_id == partner_id, c.kind == kind).order_by(c.id)).scalars())
 
-    def _replace(self, partner_id: str, kind: str, value: str) -> None:
+    def _replace(self, partner_id: str, kind: str, value: str, audit: Audit | None = None, change: dict[str, Any] | None = None) -> None:
         """Set the one credential of this kind (password, webhook secret) a partner has."""
         self._check_partner(partner_id)
         c = t.partner_credentials.c
@@ -157,6 +175,8 @@ class CredentialStore:
             conn.execute(delete(t.partner_credentials).where(c.partner_id == partner_id, c.kind == kind))
             conn.execute(insert(t.partner_credentials).values(
                 partner_id=partner_id, kind=kind, value=value, fingerprint=kind, created_at=now()))
+            if audit:
+                audit(conn, change or {})
 
     def _check_partner(self, partner_id: str) -> None:
         with self.engine.connect() as conn:

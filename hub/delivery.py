@@ -25,10 +25,11 @@ import asyncio
 import itertools
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from sqlalchemy import Connection
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from hub.config import Settings
@@ -198,10 +199,12 @@ class Dispatcher:
                 results.append(self._settle(parcel, row.attempts + 1, limit, self._try(parcel, channel.place), started))
         return results
 
-    def redeliver(self, outbox_ids: Iterable[int] = (), *, dead_of_partner: str | None = None) -> list[int]:
+    def redeliver(self, outbox_ids: Iterable[int] = (), *, dead_of_partner: str | None = None,
+                  audit: Callable[[Connection, list[int]], None] | None = None) -> list[int]:
         """Send files again, by id or every dead file of a partner: each is pending with a new round
         of attempts (the earlier attempts stay on record). Pickup files are put back in the folder at
-        once; pushes go with the next `run` turn or `drain`. Returns the ids sent again."""
+        once; pushes go with the next `run` turn or `drain`. Returns the ids sent again. `audit` is
+        called in the transaction that reopens the files (Ledger.reopen_outbox)."""
         wanted = sorted(set(outbox_ids))
         if bool(wanted) == bool(dead_of_partner):
             raise OutboxError("name the files to send again by id, or a partner whose dead files to send again")
@@ -214,7 +217,7 @@ class Dispatcher:
             raise OutboxError(f"there is no outbound file {', '.join(map(str, missing))}; nothing was sent again (hub outbox list shows the files)")
         if not wanted:
             return []
-        reopened = self.ledger.reopen_outbox(wanted)
+        reopened = self.ledger.reopen_outbox(wanted, audit)
         self.place_pickups()
         self.wake()
         return reopened

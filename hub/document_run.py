@@ -9,6 +9,7 @@ behind to clean up; the whole file's rows commit together after its bytes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -48,7 +49,8 @@ class DocumentReport:
 class LedgerBatch:
     """The rows of one file's documents, written with one executemany per table."""
 
-    def __init__(self) -> None:
+    def __init__(self, queue_policy: Callable[[str], tuple[float, int]]) -> None:
+        self.queue_policy = queue_policy  # (SLA hours, priority) of an exception queue
         self.events: list[dict] = []
         self.exceptions: list[dict] = []
         self.postings: list[dict] = []
@@ -63,28 +65,56 @@ class LedgerBatch:
 
     def flush(self, conn: Connection) -> None:
         Ledger.add_events(conn, self.events)
-        Ledger.add_exceptions(conn, self.exceptions)
+        Ledger.add_exceptions(conn, self.exceptions, self.queue_policy)
         Ledger.add_postings(conn, self.postings)
         Ledger.add_outbox(conn, self.outbox)
         for rows in (self.events, self.exceptions, self.postings, self.outbox):
             rows.clear()
 
 
+@dataclass(frozen=True, slots=True)
+class Rerun:
+    """Why a settled document runs again, and what becomes of the exceptions it had: those whose
+    hold is not raised again are closed with `resolution` (by `by`, with `action`)."""
+
+    document: Any  # its ledger row
+    action: str  # reprocess, release, override_price ...
+    by: str
+    resolution: str
+
+
+# a rerun starts from these columns cleared: what the new run does not set is no longer true
+_RERUN_CLEARS = dict.fromkeys(("canonical", "decisions", "holds", "problems", "erp_ref", "total"))
+
+
 class DocumentRun:
-    def __init__(self, row, parsed: ParsedDocument, partner: Partner):
+    def __init__(self, row, parsed: ParsedDocument, partner: Partner, rerun: Rerun | None = None):
         self.row = row
         self.parsed = parsed
         self.partner = partner
-        self.state = "received"
-        self.values: dict[str, Any] = {}
-        self.transitions: list[dict] = [{"from_state": None, "to_state": "received", "detail": None, "at": now()}]
+        self.rerun = rerun
+        if rerun is None:
+            self.state = "received"
+            self.values: dict[str, Any] = {}
+            self.transitions: list[dict] = [{"from_state": None, "to_state": "received", "detail": None, "at": now()}]
+            self.document_id: int | None = None
+        else:
+            self.state = rerun.document.state
+            self.values = {**_RERUN_CLEARS, "overrides": rerun.document.overrides}
+            self.transitions = []
+            self.document_id = rerun.document.id
         self.holds: list[Hold] = []
         self.errors: list[str] = []
         self.erp_ref: str | None = None
         self.attempts: list = []  # PostingAttempt, as the ERP gateway reports them
         self.posting_rows: list[dict] = []
         self.outbound: list[OutboundMessage] = []
-        self.document_id: int | None = None
+
+    def again(self) -> DocumentRun:
+        """A clean start of the same run (after it failed half-way)."""
+        fresh = DocumentRun(self.row, self.parsed, self.partner, self.rerun)
+        fresh.values["overrides"] = self.values.get("overrides")
+        return fresh
 
     @property
     def source_document(self) -> str:
@@ -93,6 +123,8 @@ class DocumentRun:
 
     def advance(self, state: str, detail: Any = None, **values: Any) -> None:
         self.values.update(values)
+        if self.rerun is not None and not self.transitions:  # the first step of a rerun says why it ran
+            detail = {**(detail or {}), "rerun": self.rerun.action, "by": self.rerun.by}
         self.transitions.append({"from_state": self.state, "to_state": state, "detail": detail, "at": now()})
         self.state = state
 
@@ -127,7 +159,9 @@ class DocumentRun:
         self.attempts = []
 
     def finish(self, conn: Connection, batch: LedgerBatch) -> None:
-        """Insert the settled document and queue its other rows in the batch."""
+        """Insert the settled document (or update it, on a rerun) and queue its other rows in the batch."""
+        if self.rerun is not None:
+            return self._finish_rerun(conn, batch)
         self.document_id = Ledger.add_document(
             conn,
             interchange_id=self.row.id,
@@ -142,6 +176,18 @@ class DocumentRun:
         ids = {"interchange_id": self.row.id, "document_id": self.document_id}
         batch.events += [{**ids, **t} for t in self.transitions]
         batch.exceptions += [{"document_id": self.document_id, "code": h.code, "queue": h.queue, "message": h.message} for h in self.holds]
+        batch.postings += [{"document_id": self.document_id, **p} for p in self.posting_rows]
+        batch.send(self.outbound, self.row.id, self.document_id)
+
+    def _finish_rerun(self, conn: Connection, batch: LedgerBatch) -> None:
+        Ledger.update_document(conn, self.document_id, state=self.state, **self.values)
+        ids = {"interchange_id": self.row.id, "document_id": self.document_id}
+        batch.events += [{**ids, **t} for t in self.transitions]
+        rerun = self.rerun
+        raised = Ledger.settle_exceptions(conn, self.document_id, {h.code: h.message for h in self.holds},
+                                          rerun.resolution, rerun.action, rerun.by)
+        batch.exceptions += [{"document_id": self.document_id, "code": h.code, "queue": h.queue, "message": h.message}
+                             for h in self.holds if h.code in raised]
         batch.postings += [{"document_id": self.document_id, **p} for p in self.posting_rows]
         batch.send(self.outbound, self.row.id, self.document_id)
 

@@ -350,6 +350,12 @@ class ShipmentPosting:
 
 
 class ErpGateway(Protocol):
+    """Every post_* is idempotent on `source_document`: a document posted before is returned as
+    the ERP holds it (created=False). With `reconsider=True` the document was recorded on hold and
+    is judged again now: in the same transaction, before that replay check, its HOLD records are
+    withdrawn (a held record changed no stock or quantity, so nothing else is reversed), then it is
+    posted afresh; a record not on hold is replayed as always."""
+
     def reference_data(self) -> ReferenceData: ...
 
     def open_order_total(self, customer_id: str) -> Decimal:
@@ -365,13 +371,16 @@ class ErpGateway(Protocol):
         draft: SalesOrderDraft,
         allocate: Allocator | None,
         on_attempt: Callable[[PostingAttempt], None] | None = None,
+        *,
+        reconsider: bool = False,
     ) -> PostingResult:
         """Write the order in one transaction; allocate (only when BOOKED) under row locks.
 
         Transient failures are retried with bounded exponential backoff; every attempt is
         reported to `on_attempt`. Idempotent: a draft whose source_document is already posted
-        returns the existing order with created=False. Raises PermanentError (hub.errors) when
-        it will never succeed, TransientError when retries ran out."""
+        returns the existing order with created=False. A reconsidered order that was on hold
+        keeps its order id. Raises PermanentError (hub.errors) when it will never succeed,
+        TransientError when retries ran out."""
 
     def post_inbound_asn(
         self,
@@ -381,9 +390,11 @@ class ErpGateway(Protocol):
         po_numbers: list[str],
         decide: AsnDecider,
         on_attempt: Callable[[PostingAttempt], None] | None = None,
+        *,
+        reconsider: bool = False,
     ) -> SupplierPosting:
         """Lock the POs' lines, let `decide` judge the ASN on them, write its drafts in one
-        transaction. Retries, replay and errors as post_sales_order."""
+        transaction. Retries, replay, reconsider and errors as post_sales_order."""
 
     def post_supplier_invoice(
         self,
@@ -393,6 +404,8 @@ class ErpGateway(Protocol):
         po_number: str,
         decide: ApInvoiceDecider,
         on_attempt: Callable[[PostingAttempt], None] | None = None,
+        *,
+        reconsider: bool = False,
     ) -> SupplierPosting:
         """Lock the PO's lines, let `decide` match the invoice on them, write its draft."""
 
@@ -404,6 +417,20 @@ class ErpGateway(Protocol):
         order_ids: list[str],
         decide: ShipmentDecider,
         on_attempt: Callable[[PostingAttempt], None] | None = None,
+        *,
+        reconsider: bool = False,
     ) -> ShipmentPosting:
         """Lock the orders, their lines and inventory at `warehouse`; let `decide` judge the
-        confirmation; write shipments, inventory, order status and AR invoices in one transaction."""
+        confirmation; write shipments, inventory, order status and AR invoices in one transaction.
+        A held confirmation recorded nothing, so reconsidering one simply posts it."""
+
+    def cancel_held(self, source_document: str) -> list[str]:
+        """Cancel what a held document recorded, in one transaction: its HOLD sales order becomes
+        CANCELLED, its HOLD ASN rows and invoice REJECTED (hold codes kept). Returns the references
+        changed (order id, ASN or invoice numbers); [] when the document recorded nothing. Raises
+        PermanentError when what it recorded is not on hold (booked, accepted, shipped, cancelled)."""
+
+    def rehearsal(self) -> ErpGateway:
+        """A gateway over the same data whose postings run as real ones (judges, locks, writes)
+        in a transaction that is then rolled back, returning what a real posting would have:
+        for dry runs. Its postings always reconsider held records; reads are the real ones."""

@@ -2,10 +2,13 @@
 
     HubError
     ├── InputError          the partner's file or document is wrong: reject it, answer negatively
-    │   └── EnvelopeError   the envelope itself cannot be read (X12 ISA/GS/IEA ...)
+    │   ├── EnvelopeError   the envelope itself cannot be read (X12 ISA/GS/IEA ...)
+    │   └── TooLarge        more bytes than are taken (HTTP 413)
     ├── ConfigurationError  a mapping, ruleset or partner setting is wrong: fix the configuration
     ├── TransientError      try again later (database locked, connection lost)
-    └── PermanentError      an ERP posting that will never succeed as it is
+    ├── PermanentError      an ERP posting that will never succeed as it is
+    ├── NotFound            a record someone asked for does not exist
+    └── Conflict            a request that clashes with the state of things (HTTP 409)
 
 Each error carries a message written for an integration analyst and, where it has one, a
 `Location` saying where in the input the problem is.
@@ -81,6 +84,10 @@ class EnvelopeError(InputError):
     """The envelope cannot be read, so no document in it can be trusted."""
 
 
+class TooLarge(InputError):
+    """A body or file over the size that is taken."""
+
+
 class ConfigurationError(HubError):
     """A mapping, ruleset or partner setting is wrong; integration staff must fix it."""
 
@@ -91,3 +98,11 @@ class TransientError(HubError):
 
 class PermanentError(HubError):
     """A failure that retrying will not fix (a constraint the data violates)."""
+
+
+class NotFound(HubError):
+    """A partner, document, version or exception that was asked for does not exist."""
+
+
+class Conflict(HubError):
+    """The request clashes with the record as it stands (a name taken, a document already posted)."""

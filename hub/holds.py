@@ -24,6 +24,11 @@ def codes(holds: list[Hold]) -> list[str]:
     return list(dict.fromkeys(h.code for h in holds))
 
 
+def waive(holds: list[Hold], waived: frozenset[str]) -> list[Hold]:
+    """`holds` without those an operator waived (by code)."""
+    return [h for h in holds if h.code not in waived] if waived else holds
+
+
 def holds_recorded(rules: RuleEngine, ruleset: str, hold_codes: list[str], what: str) -> list[Hold]:
     """The holds of a document the ERP already holds (a rerun after a crash): queues from the ruleset."""
     return [Hold(code, rules.queue_for(ruleset, code) or "integration", f"{what} was recorded in the ERP with hold {code}")

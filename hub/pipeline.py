@@ -13,24 +13,32 @@ anything unexpected becomes an exception in queue `internal` on that document al
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
-from hub.canonical import Source
+from hub.canonical import PurchaseOrder, Source
 from hub.config import Settings
 from hub.db import make_engine
 from hub.delivery import Dispatcher
-from hub.document_run import DocumentReport, DocumentRun, LedgerBatch
-from hub.errors import ConfigurationError, Problem
+from hub.erp import ErpGateway
+from hub.document_run import DocumentReport, DocumentRun, LedgerBatch, Rerun
+from hub.errors import ConfigurationError, Conflict, InputError, NotFound, Problem
+from hub.ledger import tables as t
 from hub.ledger.store import Ledger
-from hub.mapping import MappingEngine, load_mapping
+from hub.orders.booking import rejection
+from hub.mapping import MappingEngine
 from hub.flows import FlowContext, flow_for
 from hub.holds import Hold
 from hub.partners import Partner, PartnerDirectory
-from hub.ports import OutboundMessage, ParsedDocument, ReadResult
+from hub.ports import OutboundMessage, ReadResult
 from hub.registry import Registry, load_registry
-from hub.rules.engine import RuleEngine, load_ruleset_dir
+from hub.live_config import ConfigView, LiveConfig
 
 log = logging.getLogger("hub.pipeline")
 
@@ -47,6 +55,45 @@ class _Counters:
         return Ledger.next_control_number(self.conn, partner_id, kind)
 
 
+@dataclass(slots=True)
+class Conditions:
+    """What one run of a document works with besides the document: the mappings and rules, the
+    ERP (or its rehearsal), and what people decided on it (hub.document_actions)."""
+
+    config: ConfigView
+    erp: ErpGateway
+    reconsider: bool = False  # it was held before: the ERP judges it again rather than replaying
+    waived: frozenset[str] = frozenset()
+    price_overrides: dict[int, Decimal] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RerunPlan:
+    """How a settled document runs again: why (action, by whom, the words its closed exceptions
+    get), what people decided (waived hold codes, prices per order line), and the decisions to
+    keep on the document for any later run (`overrides`). `cancel`: reject it instead of running."""
+
+    action: str
+    by: str
+    resolution: str
+    waived: frozenset[str] = frozenset()
+    price_overrides: dict[int, Decimal] = field(default_factory=dict)
+    overrides: dict[str, Any] | None = None
+    cancel: bool = False
+    record: Callable[[Connection, DocumentRun], None] | None = None  # the audit row, in the rerun's transaction
+
+    def rerun(self, document) -> Rerun:
+        return Rerun(document, self.action, self.by, self.resolution)
+
+
+class _NoNumbers:
+    """Control numbers for a rehearsal: nothing is sent, so nothing is counted."""
+
+    @staticmethod
+    def next(_partner_id: str, _kind: str) -> int:
+        return 0
+
+
 class _Rejected(Exception):
     def __init__(self, problems: list[Problem]):
         self.problems = problems
@@ -59,7 +106,8 @@ class Hub:
         self.ledger = Ledger(make_engine(settings.ledger_url))
         self.erp_engine = make_engine(settings.erp_url)
         self.erp = self.registry.erp("reference", self.erp_engine)
-        self.rules = RuleEngine(load_ruleset_dir(settings.rules_dir))
+        self.config = LiveConfig(self.ledger.engine, settings)
+        self.rules = self.config.rules
         self.mapper = MappingEngine()
         self.dispatcher = Dispatcher(settings, self.ledger, self.registry)
 
@@ -112,13 +160,15 @@ class Hub:
 
     def _process(self, conn: Connection, row) -> list[DocumentReport]:
         interchange_id = row.id
+        self.config.refresh()
+        conditions = Conditions(self.config.view(), self.erp)
         partners = self.ledger.partner_directory()
         hinted = partners.get(row.partner_id) if row.partner_id else None
         ref = None
         try:
             if row.partner_id and hinted is None:
                 raise _Rejected([Problem("unknown-partner", f"{row.partner_id} is not a trading partner")])
-            result = self._read(row.raw, hinted)
+            result = self._read(row.raw, hinted, conditions.config)
             partner = self._identify(result, hinted, partners)
             if result.format == "x12" and result.interchange_control:
                 earlier = Ledger.claim_key(conn, f"isa:{partner.id}:{result.interchange_control}", interchange_id)
@@ -132,7 +182,7 @@ class Hub:
         sender = ":".join(result.sender) if result.sender else None
         Ledger.mark_interchange(conn, interchange_id, "received", partner_id=partner.id, format=result.format, control_number=result.interchange_control, sender=sender)
         counters = _Counters(conn)
-        batch = LedgerBatch()
+        batch = LedgerBatch(self.settings.queue_policy)
         batch.send(self._acknowledgments(result, partner, partners, counters), interchange_id)
         done = Ledger.settled_positions(conn, interchange_id)
         reports = []
@@ -141,7 +191,7 @@ class Hub:
                 continue
             if ref is None and not parsed.problems and not result.problems:
                 ref = self.erp.reference_data()
-            doc = self._process_document(row, result, parsed, partner, partners, ref, counters)
+            doc = self._process_document(DocumentRun(row, parsed, partner), result, partners, ref, counters, conditions)
             doc.finish(conn, batch)
             reports.append(doc.report())
             if len(batch.events) > BATCH_ROWS:
@@ -154,7 +204,7 @@ class Hub:
         Ledger.add_event(conn, interchange_id, None, "received", status)
         return reports
 
-    def _read(self, raw: bytes, hinted: Partner | None) -> ReadResult:
+    def _read(self, raw: bytes, hinted: Partner | None, config: ConfigView) -> ReadResult:
         reader = self.registry.sniff(raw)
         options = None
         if hinted is not None:
@@ -166,7 +216,7 @@ class Hub:
                 reader = self.registry.reader(readers[0])
             if reader.name != "x12":
                 try:
-                    options = self._mapping(hinted.id, names[reader.name]).source
+                    options = config.mapping(hinted.id, names[reader.name]).source
                 except ConfigurationError as exc:
                     raise _Rejected([Problem("no-mapping", str(exc))]) from exc
         if reader is None:
@@ -216,18 +266,17 @@ class Hub:
 
     # -- one document -----------------------------------------------------------------------------------
 
-    def _process_document(self, row, result: ReadResult, parsed: ParsedDocument, partner: Partner, partners, ref, counters) -> DocumentRun:
-        doc = DocumentRun(row, parsed, partner)
+    def _process_document(self, doc: DocumentRun, result: ReadResult, partners, ref, counters, conditions: Conditions) -> DocumentRun:
         try:
-            self._run_document(doc, result, partner, partners, ref, counters)
+            self._run_document(doc, result, partners, ref, counters, conditions)
         except Exception as exc:  # one document's failure must not touch the others
-            log.exception("document %s of interchange %s failed", parsed.index, row.id)
-            doc = DocumentRun(row, parsed, partner)
+            log.exception("document %s of interchange %s failed", doc.parsed.index, doc.row.id)
+            doc = doc.again()
             doc.hold([Hold("INTERNAL_ERROR", "internal", f"the hub failed on this document: {type(exc).__name__}: {exc}")])
         return doc
 
-    def _run_document(self, doc: DocumentRun, result: ReadResult, partner: Partner, partners, ref, counters) -> None:
-        parsed = doc.parsed
+    def _run_document(self, doc: DocumentRun, result: ReadResult, partners, ref, counters, conditions: Conditions) -> None:
+        parsed, partner = doc.parsed, doc.partner
         if result.problems or parsed.problems:
             return doc.reject(list(dict.fromkeys(result.problems + parsed.problems)))
         doctype = parsed.doc_type
@@ -245,7 +294,7 @@ class Hub:
             version=parsed.control.get("version"),
         )
         try:
-            mapping = self._mapping(partner.id, doctype)
+            mapping = conditions.config.mapping(partner.id, doctype)
         except ConfigurationError as exc:
             return doc.hold([Hold("NO_MAPPING", "integration", str(exc))])
         canonical, problems = self.mapper.map(parsed, mapping, source)
@@ -255,12 +304,97 @@ class Hub:
         flow = flow_for(canonical.doc_type, partner.role)
         if flow is None:
             return doc.hold([Hold("NOT_SUPPORTED", "integration", f"we take no {canonical.doc_type.replace('_', ' ')} documents from a {partner.role} ({partner.id})")])
-        flow(doc, canonical, partner, FlowContext(self.erp, self.rules, self.registry.document_writers, partners, ref, counters))
+        context = FlowContext(conditions.erp, conditions.config.rules, self.registry.document_writers, partners, ref, counters,
+                              reconsider=conditions.reconsider, waived=conditions.waived, price_overrides=conditions.price_overrides)
+        flow(doc, canonical, partner, context)
+
+    # -- a settled document, again (hub.document_actions decides when and how) ----------------------------
+
+    def rerun(self, document_id: int, plan: Callable[[Any], RerunPlan]) -> DocumentReport:
+        """Run a settled document again from its stored bytes, under its row lock: `plan` looks at
+        the document's row and says why and how (or raises). Its held ERP records are judged afresh
+        (never posted twice); exceptions it no longer has are resolved; new events, never new rows."""
+        self.config.refresh()
+        with self.ledger.writer.begin() as conn:
+            document = Ledger.lock_document(conn, document_id)
+            if document is None:
+                raise NotFound(f"no document {document_id}")
+            how = plan(document)
+            conditions = Conditions(self.config.view(), self.erp, True, how.waived, how.price_overrides)
+            run, result, partners = self._again(conn, document, how.rerun(document), conditions.config)
+            run.values["overrides"] = how.overrides
+            if how.cancel:
+                self._cancel(run, partners, _Counters(conn))
+            else:
+                run = self._process_document(run, result, partners, self.erp.reference_data(), _Counters(conn), conditions)
+            batch = LedgerBatch(self.settings.queue_policy)
+            run.finish(conn, batch)
+            batch.flush(conn)
+            if how.record is not None:
+                how.record(conn, run)
+        self.deliver_outbox()
+        return run.report()
+
+    def _again(self, conn: Connection, document, rerun: Rerun | None, config: ConfigView) -> tuple[DocumentRun, ReadResult, PartnerDirectory]:
+        """A new run of a stored document: its file read again, the document found at its position."""
+        row = Ledger.interchange_row(conn, document.interchange_id)
+        partners = self.ledger.partner_directory()
+        partner = partners.get(document.partner_id)
+        if partner is None:
+            raise Conflict(f"document {document.id} is from {document.partner_id}, which is no longer a partner")
+        try:
+            result = self._read(row.raw, partner, config)
+        except _Rejected as rejected:
+            raise Conflict(f"the file of document {document.id} cannot be read now: "
+                           + "; ".join(p.describe() for p in rejected.problems)) from None
+        parsed = next((d for d in result.documents if d.index == document.position), None)
+        if parsed is None:
+            raise Conflict(f"the file of document {document.id} no longer yields a document at position {document.position}")
+        return DocumentRun(row, parsed, partner, rerun), result, partners
+
+    def _cancel(self, run: DocumentRun, partners: PartnerDirectory, counters: _Counters) -> None:
+        """Reject a held document for good: its ERP records cancelled, the partner told where it expects it (an 855 RJ)."""
+        cancelled = self.erp.cancel_held(run.source_document)
+        canonical = run.rerun.document.canonical
+        writer = self.registry.document_writers.get("x12-855")
+        if canonical and canonical.get("doc_type") == "purchase_order" and run.partner.wants("x12-855") and writer is not None:
+            order = PurchaseOrder.model_validate(canonical)
+            if order.source.version:
+                run.outbound.append(writer.write(rejection(order, cancelled[0] if cancelled else ""), run.partner, partners.self_, counters))
+        run.advance("rejected", detail={"cancelled": cancelled, "sent": [m.filename for m in run.outbound]},
+                    canonical=canonical, reference=run.rerun.document.reference)
+
+    # -- rehearsals: a run whose ERP postings roll back and whose ledger rows are never written ---------
+
+    def rehearse_document(self, document_id: int, config: ConfigView) -> DocumentRun:
+        """What a stored document would come to now under `config` (nothing written anywhere)."""
+        with self.ledger.engine.connect() as conn:
+            document = conn.execute(select(t.documents).where(t.documents.c.id == document_id)).first()
+            if document is None:
+                raise NotFound(f"no document {document_id}")
+            rerun = Rerun(document, "rehearsal", "rehearsal", "")
+            run, result, partners = self._again(conn, document, rerun, config)
+        conditions = Conditions(config, self.erp.rehearsal(), reconsider=True)
+        return self._process_document(run, result, partners, self.erp.reference_data(), _NoNumbers(), conditions)
+
+    def rehearse_file(self, raw: bytes, partner_id: str, config: ConfigView) -> list[DocumentRun]:
+        """What a sample file would come to under `config` (nothing written anywhere)."""
+        partners = self.ledger.partner_directory()
+        hinted = partners.get(partner_id)
+        if hinted is None:
+            raise NotFound(f"no partner {partner_id}")
+        try:
+            result = self._read(raw, hinted, config)
+            partner = self._identify(result, hinted, partners)
+        except _Rejected as rejected:
+            raise InputError("the sample cannot be read: " + "; ".join(p.describe() for p in rejected.problems)) from None
+        row = SimpleNamespace(id=0, channel="test", filename="sample", partner_id=partner.id)
+        conditions = Conditions(config, self.erp.rehearsal(), reconsider=True)
+        ref = self.erp.reference_data()
+        return [self._process_document(DocumentRun(row, parsed, partner), result, partners, ref, _NoNumbers(), conditions)
+                for parsed in result.documents]
 
     # -- helpers ------------------------------------------------------------------------------------------
-
-    def _mapping(self, partner_id: str, doctype: str):
-        return load_mapping(self.settings.mappings_dir, partner_id, doctype)
 
     def deliver_outbox(self) -> None:
         """Put committed outbound files of pickup partners into `<data dir>/outbox/<partner>/`; files

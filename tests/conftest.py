@@ -107,3 +107,16 @@ def hub_command(settings, *args, stdin: str | None = None, timeout: float = 120,
         environment["HUB_DATABASE_URL"] = settings.database_url
         environment["HUB_ERP_DATABASE_URL"] = settings.erp_database_url
     return subprocess.run([sys.executable, "-m", "hub.cli", *args], env=environment, input=stdin, capture_output=True, text=True, timeout=timeout)
+
+
+def token_for(settings, role: str = "admin", name: str | None = None, partner: str | None = None) -> dict[str, str]:
+    """The Authorization header of a fresh API token with `role` (made as `hub token create` does)."""
+    from hub.auth import create_token
+    from hub.db import make_engine
+
+    engine = make_engine(settings.ledger_url)
+    try:
+        token = create_token(engine, name or f"{role}-{uuid.uuid4().hex[:6]}", role, partner)
+    finally:
+        engine.dispose()
+    return {"Authorization": f"Bearer {token}"}

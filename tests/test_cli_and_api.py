@@ -10,7 +10,7 @@ import sys
 from fastapi.testclient import TestClient
 
 from hub.api import create_app
-from tests.conftest import DOCUMENTS
+from tests.conftest import DOCUMENTS, token_for
 
 
 def _run(*args, data_dir, **env):
@@ -58,7 +58,7 @@ def test_demo_runs_every_sample_and_prints_a_summary(tmp_path):
 def test_api_lists_documents_with_their_timeline(hub, settings):
     hub.ingest_file(DOCUMENTS / "summit-850-price-mismatch.edi")
     app = create_app(settings)
-    client = TestClient(app)
+    client = TestClient(app, headers=token_for(settings, "finance"))
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").status_code == 200
     [doc] = client.get("/v1/documents", params={"partner": "P-SUMMIT"}).json()
@@ -79,7 +79,7 @@ def test_reads_do_not_wait_for_a_writer(hub, settings):
 
     hub.ingest_file(DOCUMENTS / "summit-850-booked.edi")
     app = create_app(settings)
-    client = TestClient(app)
+    client = TestClient(app, headers=token_for(settings, "operations"))
     with hub.ledger.writer.begin() as busy:
         busy.exec_driver_sql("UPDATE settings SET key = key")  # the write lock is ours until the block ends
         started = time.perf_counter()

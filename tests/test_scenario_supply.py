@@ -34,9 +34,8 @@ def test_the_856_and_810_we_write_read_back_clean(hub, settings, version):
     from hub.canonical import Source
     from hub.mapping import MappingEngine, load_mapping
 
-    directory = hub.ledger.partner_directory()
-    directory.get("P-SUMMIT").x12_version = version  # the customer's own X12 version
-    hub.ledger.save_partners(directory)
+    summit = hub.ledger.partner_directory().get("P-SUMMIT")
+    hub.ledger.save_partner(summit.model_copy(update={"x12_version": version}))  # the customer's own X12 version
     assert hub.ingest_file(DOCUMENTS / "bayou-856-ship-confirm.edi")[0].state == "answered"
     for kind, doctype in (("856", "856"), ("810", "810")):
         [path] = sorted((settings.outbox_dir / "P-SUMMIT").glob(f"*-{kind}-*.x12"))

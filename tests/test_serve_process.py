@@ -23,7 +23,7 @@ from sqlalchemy import select
 from hub.credentials import CredentialStore
 from hub.ledger import tables as t
 from hub.signing import signed_headers
-from tests.conftest import DOCUMENTS
+from tests.conftest import DOCUMENTS, token_for
 from tests.live import wait_until
 
 PASSWORD = "summit sftp password"
@@ -88,7 +88,8 @@ def test_serve_takes_files_in_and_a_separate_worker_runs_them(hub, settings, sum
         answer = httpx.post(f"http://127.0.0.1:{http_port}/v1/inbound/P-SUMMIT", content=body, headers=signed_headers(summit, body))
         assert answer.status_code == 202 and answer.json()["status"] == "received"
         time.sleep(1.5)  # no worker in this process: the file waits
-        status = httpx.get(f"http://127.0.0.1:{http_port}/v1/interchanges/{answer.json()['interchange_id']}").json()
+        status = httpx.get(f"http://127.0.0.1:{http_port}/v1/interchanges/{answer.json()['interchange_id']}",
+                           headers=token_for(settings, "operations")).json()
         assert (status["status"], status["documents"]) == ("received", [])
 
         worker = HubProcess(settings, "worker")

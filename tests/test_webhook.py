@@ -14,7 +14,7 @@ from sqlalchemy import select
 from hub.credentials import CredentialStore
 from hub.ledger import tables as t
 from hub.signing import signed_headers
-from tests.conftest import DOCUMENTS
+from tests.conftest import DOCUMENTS, token_for
 from tests.live import interchange_count, running, wait_until
 from tests.scenario_checks import EXPECTED, PARTNER_FOR_FILE, check_outcome, report_for
 
@@ -58,7 +58,8 @@ def test_each_scenario_sample_posted_by_webhook_ends_as_expected(sample, hub, er
         assert answer.headers["location"] == f"/v1/interchanges/{found['interchange_id']}"
         assert found["status"] == "processed" and len(found["documents"]) == 1, found
         wait_until(lambda: outbox_settled(hub), what="the outbox to be delivered")
-        status = httpx.get(f"http://127.0.0.1:{service.http_port}/v1/interchanges/{found['interchange_id']}").json()
+        status = httpx.get(f"http://127.0.0.1:{service.http_port}/v1/interchanges/{found['interchange_id']}",
+                           headers=token_for(settings, "partner", partner=partner)).json()
     assert (status["channel"], status["filename"], status["partner_id"]) == ("webhook", sample, partner)
     assert status["documents"][0]["id"] == found["documents"][0]["id"]
     check_outcome(sample, report_for(hub, found["interchange_id"]), hub, erp, settings)

@@ -15,6 +15,12 @@ then the next order id (an UPDATE on erp_sequences, taken late so its row lock i
 the order, its lines and allocations are inserted and `inventory.allocated` is raised by guarded
 UPDATEs. Locks are always taken inventory rows first, then the sequence row.
 
+Reconsidering a held document (reconsider=True, and every posting of a rehearsal) first deletes
+its HOLD records in the same transaction, locking them before anything else (a sales order
+before inventory, as a ship confirmation locks them), then posts as above; a reconsidered
+order takes the withdrawn order's id instead of a new number. A rehearsal (ReferenceErp.rehearsal)
+runs the very same transaction and rolls it back.
+
 PostgreSQL locks with `SELECT ... FOR UPDATE` ordered by (warehouse, sku), so two posters lock in
 the same order and cannot deadlock. SQLite has no row locks: posting transactions start with
 BEGIN IMMEDIATE, one writer at a time (see hub.db). It waits for the lock
@@ -30,8 +36,8 @@ import sqlite3
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from functools import partial
 from contextlib import contextmanager
+from functools import partial
 from dataclasses import fields
 from decimal import Decimal
 from typing import Any
@@ -41,8 +47,14 @@ from sqlalchemy import exc as sa_exc
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from adapters.erp.fulfilment import post_shipments, posted_shipments
-from adapters.erp.purchasing import post_ap_invoice, post_asn, posted_supplier_document
-from adapters.erp.rows import insert_many, join_codes, next_number, split_codes
+from adapters.erp.purchasing import (
+    post_ap_invoice,
+    post_asn,
+    posted_supplier_document,
+    withdraw_held_asn,
+    withdraw_held_invoice,
+)
+from adapters.erp.rows import close_held, insert_many, join_codes, next_number, split_codes, withdraw_held
 from adapters.erp.schema import (
     allocations,
     ap_invoices,
@@ -116,12 +128,16 @@ _CUSTOMER_PO = (
     )
     .limit(1)
 )
+# what cancelling a held document does, per table that records one: (table, reference, new status)
+_CANCELLED_AS = ((sales_orders, "order_id", "CANCELLED"), (inbound_asns, "asn_number", "REJECTED"),
+                 (ap_invoices, "invoice_number", "REJECTED"))
 _POSTED_ORDER = select(_so.order_id, _so.status, _so.hold_codes).where(_so.source_document == bindparam("source"))
 class ReferenceErp:
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, *, rehearsal: bool = False):
         self._engine = engine
         sqlite_one_writer(engine)
         self._writer = writer(engine)
+        self._rehearsal = rehearsal  # every posting rolled back (see rehearsal())
 
     # --- reads ---------------------------------------------------------------------------------
 
@@ -170,48 +186,89 @@ class ReferenceErp:
         draft: SalesOrderDraft,
         allocate: Allocator | None,
         on_attempt: Callable[[PostingAttempt], None] | None = None,
+        *,
+        reconsider: bool = False,
     ) -> PostingResult:
         if draft.status not in ("BOOKED", "HOLD"):
             raise PermanentError(f"{draft.source_document}: cannot post an order as {draft.status!r}")
-        post = partial(_post_order, draft=draft, allocate=allocate)
-        return self._posting(post, partial(_posted_order, source_document=draft.source_document), on_attempt)
+        source = draft.source_document
 
-    def post_inbound_asn(self, source_document, supplier_id, asn_number, po_numbers, decide: AsnDecider, on_attempt=None) -> SupplierPosting:
-        post = partial(post_asn, source_document=source_document, supplier_id=supplier_id, asn_number=asn_number,
-                       po_numbers=po_numbers, decide=decide)
-        return self._posting(post, partial(posted_supplier_document, inbound_asns, source_document), on_attempt)
+        def post(conn: Connection, withdrawn: list[str]) -> PostingResult:
+            return _post_order(conn, draft, allocate, withdrawn[0] if withdrawn else None)
 
-    def post_supplier_invoice(self, source_document, supplier_id, invoice_number, po_number, decide: ApInvoiceDecider, on_attempt=None) -> SupplierPosting:
-        post = partial(post_ap_invoice, source_document=source_document, supplier_id=supplier_id,
-                       invoice_number=invoice_number, po_number=po_number, decide=decide)
-        return self._posting(post, partial(posted_supplier_document, ap_invoices, source_document), on_attempt)
+        return self._posting(post, partial(_posted_order, source_document=source),
+                             partial(_withdraw_held_order, source_document=source), reconsider, on_attempt)
 
-    def post_ship_confirmation(self, source_document, warehouse, partner_reference, order_ids, decide: ShipmentDecider, on_attempt=None) -> ShipmentPosting:
-        post = partial(post_shipments, source_document=source_document, warehouse=warehouse,
-                       partner_reference=partner_reference, order_ids=order_ids, decide=decide)
-        return self._posting(post, partial(posted_shipments, source_document=source_document), on_attempt)
+    def post_inbound_asn(self, source_document, supplier_id, asn_number, po_numbers, decide: AsnDecider, on_attempt=None,
+                         *, reconsider: bool = False) -> SupplierPosting:
+        post = _fresh(post_asn, source_document=source_document, supplier_id=supplier_id, asn_number=asn_number,
+                      po_numbers=po_numbers, decide=decide)
+        return self._posting(post, partial(posted_supplier_document, inbound_asns, source_document),
+                             partial(withdraw_held_asn, source_document=source_document), reconsider, on_attempt)
 
-    def _posting(self, post: Callable[[Connection], Any], replay: Callable[[Connection], Any], on_attempt) -> Any:
-        """Run `post` in one write transaction, unless `replay` finds the document posted already.
+    def post_supplier_invoice(self, source_document, supplier_id, invoice_number, po_number, decide: ApInvoiceDecider,
+                              on_attempt=None, *, reconsider: bool = False) -> SupplierPosting:
+        post = _fresh(post_ap_invoice, source_document=source_document, supplier_id=supplier_id,
+                      invoice_number=invoice_number, po_number=po_number, decide=decide)
+        return self._posting(post, partial(posted_supplier_document, ap_invoices, source_document),
+                             partial(withdraw_held_invoice, source_document=source_document), reconsider, on_attempt)
 
-        Transient failures are retried with bounded exponential backoff; every attempt is
-        reported to `on_attempt` whatever happens; SQLAlchemy errors leave as hub errors."""
+    def post_ship_confirmation(self, source_document, warehouse, partner_reference, order_ids, decide: ShipmentDecider,
+                               on_attempt=None, *, reconsider: bool = False) -> ShipmentPosting:
+        # A held confirmation recorded nothing: there is nothing to withdraw, reconsidering posts it.
+        post = _fresh(post_shipments, source_document=source_document, warehouse=warehouse,
+                      partner_reference=partner_reference, order_ids=order_ids, decide=decide)
+        return self._posting(post, partial(posted_shipments, source_document=source_document), None, reconsider, on_attempt)
+
+    # --- held documents ------------------------------------------------------------------------
+
+    def cancel_held(self, source_document: str) -> list[str]:
+        """Cancel what a held document recorded: a HOLD order becomes CANCELLED, HOLD ASN rows and
+        invoice REJECTED; their references, [] when it recorded nothing. Raises PermanentError
+        (nothing changed) when a record is not on hold."""
+        try:
+            with self._transaction() as conn:
+                shipped = conn.scalars(select(shipments.c.shipment_id).where(shipments.c.source_document == source_document)).all()
+                if shipped:
+                    raise PermanentError(f"cannot cancel {', '.join(shipped)}: shipped, not on hold")
+                return [number for table, key, status in _CANCELLED_AS
+                        for number in close_held(conn, table, key, source_document, status)]
+        except sa_exc.SQLAlchemyError as exc:
+            raise _translate(exc) from exc
+
+    def rehearsal(self) -> ReferenceErp:
+        """This ERP with every posting rolled back (see hub.erp.ErpGateway.rehearsal): one attempt,
+        held records always reconsidered."""
+        return ReferenceErp(self._engine, rehearsal=True)
+
+    # --- the posting transaction ---------------------------------------------------------------
+
+    def _posting(self, post: Callable[[Connection, list[str]], Any], replay: Callable[[Connection], Any],
+                 withdraw: Callable[[Connection], list[str]] | None, reconsider: bool, on_attempt) -> Any:
+        """Run `post` in one write transaction, unless `replay` finds the document posted already;
+        when reconsidering, `withdraw` first deletes its held records and `post` gets their references.
+
+        Transient failures are retried with bounded exponential backoff (not in a rehearsal); every
+        attempt is reported to `on_attempt` whatever happens; SQLAlchemy errors leave as hub errors."""
+        if not (reconsider or self._rehearsal):
+            withdraw = None
         report = on_attempt or (lambda attempt: None)
         retrying = Retrying(
             retry=retry_if_exception_type(TransientError),
-            stop=stop_after_attempt(ATTEMPTS),
+            stop=stop_after_attempt(1 if self._rehearsal else ATTEMPTS),
             wait=wait_exponential_jitter(multiplier=BACKOFF_FIRST_S, max=BACKOFF_MAX_S, jitter=BACKOFF_FIRST_S),
             reraise=True,
         )
         for attempt in retrying:
             with attempt:
-                result = self._attempt(post, replay, attempt.retry_state.attempt_number, report)
+                result = self._attempt(partial(self._post_or_replay, post, replay, withdraw),
+                                       attempt.retry_state.attempt_number, report)
         return result
 
-    def _attempt(self, post, replay, number: int, report) -> Any:
+    def _attempt(self, run: Callable[[], tuple[Any, str]], number: int, report) -> Any:
         started = time.perf_counter()
         try:
-            result, outcome = self._post_or_replay(post, replay)
+            result, outcome = run()
         except Exception as exc:
             error = _translate(exc) if isinstance(exc, sa_exc.SQLAlchemyError) else exc
             outcome = "transient" if isinstance(error, TransientError) else "failed"
@@ -222,14 +279,15 @@ class ReferenceErp:
         report(PostingAttempt(number, outcome, None, _ms_since(started), result.rows))
         return result
 
-    def _post_or_replay(self, post, replay) -> tuple[Any, str]:
+    def _post_or_replay(self, post, replay, withdraw) -> tuple[Any, str]:
         """The result and the attempt's outcome: posted, replayed (posted before) or not-posted."""
         try:
-            with self._writer.begin() as conn:
+            with self._transaction() as conn:
+                withdrawn = withdraw(conn) if withdraw is not None else []
                 existing = replay(conn)
                 if existing is not None:
                     return existing, "replayed"
-                result = post(conn)
+                result = post(conn, withdrawn)
                 return result, "posted" if result.created else "not-posted"
         except sa_exc.IntegrityError:
             # A racing worker committed the same source_document after our replay check.
@@ -238,6 +296,20 @@ class ReferenceErp:
             if existing is None:
                 raise
             return existing, "replayed"
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        """A write transaction, committed when its block ends well; in a rehearsal always rolled back."""
+        if not self._rehearsal:
+            with self._writer.begin() as conn:
+                yield conn
+            return
+        with self._writer.connect() as conn:
+            conn.begin()
+            try:
+                yield conn
+            finally:
+                conn.rollback()
 
     @contextmanager
     def _reading(self) -> Iterator[Connection]:
@@ -271,7 +343,13 @@ def _posted_order(conn: Connection, source_document: str) -> PostingResult | Non
     return PostingResult(row.order_id, False, row.status, split_codes(row.hold_codes), allocation)
 
 
-def _post_order(conn: Connection, draft: SalesOrderDraft, allocate: Allocator | None) -> PostingResult:
+def _withdraw_held_order(conn: Connection, source_document: str) -> list[str]:
+    """Delete the document's HOLD order with its lines (a held order allocated nothing); its id."""
+    return withdraw_held(conn, sales_orders, (allocations, sales_order_lines), "order_id", source_document)
+
+
+def _post_order(conn: Connection, draft: SalesOrderDraft, allocate: Allocator | None, order_id: str | None) -> PostingResult:
+    """Allocate (a BOOKED draft) and insert the order; as `order_id` (a held order reconsidered) or the next number."""
     status, hold_codes, outcome = draft.status, list(draft.hold_codes), None
     if draft.status == "BOOKED" and allocate is not None:
         availability = _lock_inventory(conn, {line.sku for line in draft.lines})
@@ -282,7 +360,7 @@ def _post_order(conn: Connection, draft: SalesOrderDraft, allocate: Allocator | 
         else:
             _check_allocation(draft, outcome, availability)
     placed = outcome if outcome is not None and not outcome.hold_codes else AllocationOutcome()
-    order_id = next_number(conn, "sales_order")
+    order_id = order_id or next_number(conn, "sales_order")
     rows = _insert_order(conn, order_id, draft, status, hold_codes, placed)
     rows += _take_inventory(conn, draft, placed)
     return PostingResult(order_id, True, status, hold_codes, outcome, rows)
@@ -392,6 +470,11 @@ def _take_inventory(conn: Connection, draft: SalesOrderDraft, placed: Allocation
 
 
 # --- helpers -----------------------------------------------------------------------------------
+
+
+def _fresh(post: Callable[..., Any], **arguments) -> Callable[[Connection, list[str]], Any]:
+    """A posting step that does not depend on what was withdrawn before it."""
+    return lambda conn, _withdrawn: post(conn, **arguments)
 
 
 def _load(conn: Connection, table: Table, cls: type, *order_by) -> list:

@@ -12,7 +12,7 @@ from collections import defaultdict
 
 from sqlalchemy import Connection, Table, bindparam, select
 
-from adapters.erp.rows import insert_many, join_codes, split_codes
+from adapters.erp.rows import insert_many, join_codes, split_codes, withdraw_held
 from adapters.erp.schema import (
     ap_invoice_charges,
     ap_invoice_lines,
@@ -135,6 +135,16 @@ def posted_supplier_document(table: Table, source_document: str, conn: Connectio
         return None
     codes = list(dict.fromkeys(c for row in found for c in split_codes(row.hold_codes)))
     return SupplierPosting(False, {row.po_number: row.status for row in found}, codes)
+
+
+def withdraw_held_asn(conn: Connection, source_document: str) -> list[str]:
+    """Delete the HOLD inbound_asns rows of `source_document` and their lines; their ASN numbers."""
+    return withdraw_held(conn, inbound_asns, (inbound_asn_lines,), "asn_number", source_document)
+
+
+def withdraw_held_invoice(conn: Connection, source_document: str) -> list[str]:
+    """Delete the HOLD ap_invoice of `source_document` with its lines and charges; its number."""
+    return withdraw_held(conn, ap_invoices, (ap_invoice_lines, ap_invoice_charges), "invoice_number", source_document)
 
 
 def _add_to_po_lines(conn: Connection, statement, po_number: str, quantities: list[tuple[int | None, int]]) -> int:

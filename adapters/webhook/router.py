@@ -1,4 +1,5 @@
-"""`POST /v1/inbound/{partner_id}`: a partner posts one file, signed with its webhook secret.
+"""`POST /v1/inbound/{partner_id}`: a partner posts one file, signed with its webhook secret (or
+sent with the partner's own API token, `hub token create --role partner --partner ID`).
 
 Checks run cheapest first and nothing reaches the ledger until all pass: the partner exists
 (404), the body fits the size limit (413, counted while it streams in, never held whole),
@@ -23,6 +24,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from hub.api import ApiContext, problem
+from hub.auth import actor_for
 from hub.ledger.store import AlreadyClaimed, Ledger
 from hub.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature_matches
 
@@ -53,7 +55,8 @@ def webhook_router(context: ApiContext) -> APIRouter:
         status_code=202,
         summary="Receive one file from a partner (signed)",
         responses={s: {"description": d, "content": {"application/problem+json": {}}} for s, d in (
-            (401, "missing, forged, stale or replayed signature"), (404, "unknown partner"),
+            (401, "missing, forged, stale or replayed signature; unknown token"), (403, "another's token; partner disabled"),
+            (404, "unknown partner"),
             (409, "Idempotency-Key reused with other bytes"), (413, "body over the size limit"),
             (415, "content the partner does not send"))},
     )
@@ -62,7 +65,7 @@ def webhook_router(context: ApiContext) -> APIRouter:
         try:
             partner = await asyncio.to_thread(_partner, context.ledger, partner_id)
             body = await _read_body(request, settings.max_file_bytes)
-            signed_by = await asyncio.to_thread(_check_signature, context, partner_id, request.headers, body)
+            signed_by = await asyncio.to_thread(_check_sender, context, partner_id, request.headers, body)
             _check_content(context, partner, request.headers.get("content-type"), body)
             key = _idempotency_key(request.headers.get("idempotency-key"))
             answer = await asyncio.to_thread(_receive, context, partner_id, body, signed_by, key, request.headers.get("x-hub-filename"))
@@ -103,6 +106,20 @@ async def _read_body(request: Request, limit: int) -> bytes:
     if size > limit:
         raise too_big
     return b"".join(chunks)
+
+
+def _check_sender(context: ApiContext, partner_id: str, headers, body: bytes) -> str | None:
+    """The signature the request was signed with; None when the partner's own API token sent it."""
+    authorization = headers.get("authorization")
+    if authorization is None:
+        return _check_signature(context, partner_id, headers, body)
+    scheme, _, token = authorization.partition(" ")
+    actor = actor_for(context.engine, token.strip()) if scheme.lower() == "bearer" else None
+    if actor is None:
+        raise _Refused(401, "the bearer token is unknown or revoked (or sign the request instead of sending a token)")
+    if actor.role != "partner" or actor.partner_id != partner_id:
+        raise _Refused(403, f"token {actor.name!r} may not post files for {partner_id}; only {partner_id}'s own partner token may")
+    return None
 
 
 def _check_signature(context: ApiContext, partner_id: str, headers, body: bytes) -> str:
@@ -147,13 +164,13 @@ def _idempotency_key(value: str | None) -> str | None:
     return value
 
 
-def _receive(context: ApiContext, partner_id: str, body: bytes, signed_by: str, key: str | None, filename: str | None) -> dict[str, Any]:
+def _receive(context: ApiContext, partner_id: str, body: bytes, signed_by: str | None, key: str | None, filename: str | None) -> dict[str, Any]:
     idempotency = f"idem:{partner_id}:{key}" if key else None
     if idempotency and (earlier := _earlier_answer(context, idempotency, body)):
         return earlier
     try:
         receipt = context.intake.receive(body, partner_id, "webhook", filename,
-                                         claims=(f"sig:{signed_by}",) + ((idempotency,) if idempotency else ()))
+                                         claims=((f"sig:{signed_by}",) if signed_by else ()) + ((idempotency,) if idempotency else ()))
     except AlreadyClaimed as claimed:
         if claimed.key == idempotency and (earlier := _earlier_answer(context, idempotency, body)):
             return earlier  # the same request raced itself

@@ -8,10 +8,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from hub.cli import documents, files, outbox, partners, serve, setup
+from hub.cli import documents, exceptions, files, outbox, partners, serve, setup, tokens, versions
 from hub.errors import HubError
 
-COMMAND_MODULES = (setup, files, documents, partners, outbox, serve)
+COMMAND_MODULES = (setup, files, documents, exceptions, partners, versions, outbox, tokens, serve)
 
 
 def main(argv: list[str] | None = None) -> int:

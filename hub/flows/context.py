@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from hub.erp import ErpGateway, ReferenceData
@@ -20,6 +21,12 @@ class FlowContext:
     partners: PartnerDirectory
     ref: ReferenceData
     numbers: ControlNumbers
+    # An operator's resolution of a held document, run again: its held ERP records are judged
+    # afresh (ErpGateway reconsider), the hold codes in `waived` no longer hold it, and order lines
+    # in `price_overrides` (line_no -> unit price per the line's uom) are booked at that price.
+    reconsider: bool = False
+    waived: frozenset[str] = frozenset()
+    price_overrides: dict[int, Decimal] = field(default_factory=dict)
 
 
 Flow = Callable[[Any, Any, Partner, FlowContext], None]  # (DocumentRun, canonical document, sender, context)

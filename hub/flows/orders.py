@@ -16,16 +16,20 @@ from hub.partners import Partner
 def book_order(doc, order: PurchaseOrder, partner: Partner, ctx: FlowContext) -> None:
     if not partner.erp_ref:
         return doc.hold([Hold("NO_ERP_CUSTOMER", "integration", f"partner {partner.id} has no erp_ref (ERP customer id)")])
-    decision = decide_order(order, partner.erp_ref, doc.source_document, ctx.ref, ctx.erp, ctx.rules)
+    decision = decide_order(order, partner.erp_ref, doc.source_document, ctx.ref, ctx.erp, ctx.rules,
+                            waived=ctx.waived, price_overrides=ctx.price_overrides)
     if decision.problems:
         return doc.reject(decision.problems)
-    doc.advance("decided", decisions=[d.trace() for d in decision.trace], total=str(decision.draft.total) if decision.draft else None)
+    prices = {line.line_no: str(line.unit_price) for line in decision.draft.lines} if decision.draft else None
+    doc.advance("decided", detail={"prices": prices} if prices else None, decisions=[d.trace() for d in decision.trace],
+                total=str(decision.draft.total) if decision.draft else None)
     if decision.draft is None:
         return doc.hold(decision.holds)
     allocator = None
     if decision.draft.status == "BOOKED":
         allocator = OrderAllocator(ctx.rules, ctx.ref.customers[partner.erp_ref], ctx.ref.warehouses, decision.needs)
-    posted = post(doc, decision.draft.total, lambda report: ctx.erp.post_sales_order(decision.draft, allocator, on_attempt=report))
+    posted = post(doc, decision.draft.total, lambda report: ctx.erp.post_sales_order(
+        decision.draft, allocator, on_attempt=report, reconsider=ctx.reconsider))
     if posted is None:
         return
     doc.record_postings(TARGET, decision.draft.total, posted.order_id)
@@ -35,12 +39,20 @@ def book_order(doc, order: PurchaseOrder, partner: Partner, ctx: FlowContext) ->
     doc.erp_ref = posted.order_id
     if posted.status == "HOLD":
         return doc.hold(holds, posted=True)
-    doc.advance("posted", erp_ref=posted.order_id)
+    doc.advance("posted", detail=_allocation(posted.allocation), erp_ref=posted.order_id)
     writer = ctx.writers.get("x12-855")
     if partner.wants("x12-855") and order.source.version and writer is not None:
         message = writer.write(_booking(order, decision, posted), partner, ctx.partners.self_, ctx.numbers)
         doc.outbound.append(message)
         doc.advance("answered", detail={"sent": message.filename})
+
+
+def _allocation(outcome) -> dict | None:
+    """Where the order's stock comes from, as the posted event records it (a dry-run compares it)."""
+    if outcome is None:
+        return None
+    placed = [{"line_no": a.line_no, "warehouse": a.warehouse, "qty": a.qty} for a in outcome.allocations]
+    return {"allocation": {"placed": placed, "backordered": {str(k): v for k, v in outcome.backordered.items()}}}
 
 
 def _holds_after_posting(decision: OrderDecision, allocator: OrderAllocator | None, erp_codes: list[str]) -> list[Hold]:

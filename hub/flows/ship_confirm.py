@@ -18,9 +18,10 @@ from hub.partners import Partner
 def confirm_shipment(doc, notice: ShipNotice, partner: Partner, ctx: FlowContext) -> None:
     if not partner.warehouse:
         return doc.hold([Hold("NO_WAREHOUSE", "integration", f"3PL {partner.id} has no warehouse in partners.yaml")])
-    judge = ShipConfirmJudge(notice, partner.warehouse, ctx.ref, ctx.rules)
+    judge = ShipConfirmJudge(notice, partner.warehouse, ctx.ref, ctx.rules, waived=ctx.waived)
     posted = post(doc, None, lambda report: ctx.erp.post_ship_confirmation(
-        doc.source_document, partner.warehouse, notice.shipment_id, judge.order_ids, judge, on_attempt=report))
+        doc.source_document, partner.warehouse, notice.shipment_id, judge.order_ids, judge, on_attempt=report,
+        reconsider=ctx.reconsider))
     if posted is None:
         return
     total = sum((s.invoice_total for s in posted.shipments), Decimal("0.00")) if posted.shipments else None

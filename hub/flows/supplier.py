@@ -15,9 +15,10 @@ from hub.supply import asn, invoice
 def record_ship_notice(doc, notice: ShipNotice, partner: Partner, ctx: FlowContext) -> None:
     if not partner.erp_ref:
         return doc.hold([Hold("NO_ERP_SUPPLIER", "integration", f"partner {partner.id} has no erp_ref (ERP supplier id)")])
-    judge = asn.AsnJudge(notice, partner.erp_ref, ctx.ref, ctx.rules)
+    judge = asn.AsnJudge(notice, partner.erp_ref, ctx.ref, ctx.rules, waived=ctx.waived)
     posted = post(doc, None, lambda report: ctx.erp.post_inbound_asn(
-        doc.source_document, partner.erp_ref, notice.shipment_id, judge.po_numbers, judge, on_attempt=report))
+        doc.source_document, partner.erp_ref, notice.shipment_id, judge.po_numbers, judge, on_attempt=report,
+        reconsider=ctx.reconsider))
     if posted is not None:
         _settle(doc, posted, judge, asn.RULESET, notice.shipment_id, f"ASN {notice.shipment_id}", None, ctx)
 
@@ -27,9 +28,10 @@ def match_invoice(doc, inv: Invoice, partner: Partner, ctx: FlowContext) -> None
         return doc.hold([Hold("NO_ERP_SUPPLIER", "integration", f"partner {partner.id} has no erp_ref (ERP supplier id)")])
     if not inv.po_number:
         return doc.hold([Hold("UNKNOWN_PO", "payables", f"invoice {inv.invoice_number} names no purchase order (BIG04)")])
-    judge = invoice.InvoiceJudge(inv, partner.erp_ref, ctx.ref, ctx.rules)
+    judge = invoice.InvoiceJudge(inv, partner.erp_ref, ctx.ref, ctx.rules, waived=ctx.waived)
     posted = post(doc, inv.stated_total, lambda report: ctx.erp.post_supplier_invoice(
-        doc.source_document, partner.erp_ref, inv.invoice_number, inv.po_number, judge, on_attempt=report))
+        doc.source_document, partner.erp_ref, inv.invoice_number, inv.po_number, judge, on_attempt=report,
+        reconsider=ctx.reconsider))
     if posted is not None:
         total = judge.totals.stated if judge.totals else inv.stated_total
         _settle(doc, posted, judge, invoice.RULESET, inv.invoice_number, f"invoice {inv.invoice_number}", total, ctx)

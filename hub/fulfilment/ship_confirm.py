@@ -22,12 +22,15 @@ from hub.erp import (
     ShipmentDraft,
     ShipmentLineDraft,
 )
-from hub.holds import Hold, holds_from
+from hub.holds import Hold, holds_from, waive
 from hub.orders.pricing import to_cents, units_per
 from hub.rules.engine import Decision, RuleEngine
 from hub.supply.matching import base_units, describe_ids, item_sku
 
 RULESET = "ship-confirm-checks"
+# Cannot be shipped whatever an operator says: no such order, an order not open, or more than is
+# allocated at the warehouse (the ERP would refuse it). These cannot be waived.
+HARD_STOPS = frozenset({"UNKNOWN_ORDER", "ORDER_NOT_OPEN", "NOT_ALLOCATED"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +48,13 @@ class _Item:
 
 
 class ShipConfirmJudge:
-    def __init__(self, notice: ShipNotice, warehouse: str, ref: ReferenceData, rules: RuleEngine):
+    """The ShipmentDecider for one confirmation. Holds an operator `waived` do not hold it (e.g.
+    PO_MISMATCH; a waived ITEM_NOT_ON_ORDER ships the rest). HARD_STOPS cannot be waived."""
+
+    def __init__(self, notice: ShipNotice, warehouse: str, ref: ReferenceData, rules: RuleEngine, *,
+                 waived: frozenset[str] = frozenset()):
         self.notice, self.warehouse, self.ref, self.rules = notice, warehouse, ref, rules
+        self.waived = waived - HARD_STOPS
         self.order_ids = [level.vendor_order or "" for level in notice.orders]
         self.holds: list[Hold] = []
         self.trace: list[Decision] = []
@@ -79,6 +87,8 @@ class ShipConfirmJudge:
                 about.append(_Item(order, line, item, total))
         self.trace = self.rules.evaluate(RULESET, facts)
         self.holds = holds_from(self.trace, lambda d: self._words(d, about[d.fact["id"]]))
+        if shipping:  # a waiver lets the rest ship; with nothing left to ship the holds stand
+            self.holds = waive(self.holds, self.waived)
         if self.holds:
             return []
         return [self._draft(orders[oid], shipping[oid]) for oid in shipping]

@@ -8,6 +8,7 @@ exceptions, postings and outbox rows are committed together.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,9 +19,6 @@ from hub.db import writer
 from hub.ledger import tables as t
 from hub.partners import OurIdentity, Partner, PartnerDirectory
 
-# hours to resolve an exception, by queue (the default applies to queues not listed)
-QUEUE_SLA_HOURS = {"credit": 4, "pricing": 4, "erp": 1, "allocation": 8, "customer-service": 8, "fulfillment": 8,
-                   "purchasing": 24, "payables": 24, "default": 24}
 
 
 _counter = t.control_numbers.c
@@ -37,6 +35,11 @@ _FILE_COLUMNS = (_i.id, _i.partner_id, _i.channel, _i.filename, _i.format, _i.sh
 _DOCUMENT_COLUMNS = (_d.id, _d.position, _d.doc_type, _d.reference, _d.state, _d.holds, _d.erp_ref, _d.total)
 _CLAIM = select(t.interchanges).where(t.interchanges.c.status == "received").with_for_update(skip_locked=True)
 _CLAIM_NEXT = _CLAIM.order_by(t.interchanges.c.id).limit(1)
+
+
+def _partner_row(partner: Partner) -> dict[str, Any]:
+    return {"name": partner.name, "role": partner.role, "config": partner.model_dump(mode="json"),
+            "enabled": partner.enabled, "updated_at": now()}
 
 
 class AlreadyClaimed(Exception):
@@ -57,25 +60,47 @@ class Ledger:
 
     # -- partners -----------------------------------------------------------------------------
 
-    def save_partners(self, directory: PartnerDirectory) -> None:
-        """Insert or update every partner and our own identity (used by `hub init --seed`)."""
+    def save_partners(self, directory: PartnerDirectory) -> list[str]:
+        """Add the partners the ledger does not have yet, and record our own identity (`hub init
+        --seed`). A partner the ledger has is left as it is: once there, the ledger is the source of
+        truth and the API changes it. Returns the ids added."""
         with self.writer.begin() as conn:
-            for partner in directory.partners:
-                self._save_partner(conn, partner)
+            added = [partner.id for partner in directory.partners if self.add_partner(conn, partner)]
             us = directory.self_.model_dump(mode="json")
             if conn.execute(update(t.settings).where(t.settings.c.key == "self").values(value=us)).rowcount == 0:
                 conn.execute(insert(t.settings).values(key="self", value=us))
+        return added
 
     def save_partner(self, partner: Partner) -> None:
+        """Insert or replace one partner."""
         with self.writer.begin() as conn:
-            self._save_partner(conn, partner)
+            self.write_partner(conn, partner)
 
     @staticmethod
-    def _save_partner(conn: Connection, partner: Partner) -> None:
-        row = {"name": partner.name, "role": partner.role, "config": partner.model_dump(mode="json"),
-               "enabled": partner.enabled, "updated_at": now()}
+    def add_partner(conn: Connection, partner: Partner) -> bool:
+        """Insert a partner unless one with its id exists; whether it was inserted."""
+        if conn.execute(select(t.partners.c.id).where(t.partners.c.id == partner.id)).first() is not None:
+            return False
+        try:
+            with conn.begin_nested():
+                conn.execute(insert(t.partners).values(id=partner.id, **_partner_row(partner)))
+        except IntegrityError:  # another transaction inserted it between our read and insert
+            return False
+        return True
+
+    @staticmethod
+    def write_partner(conn: Connection, partner: Partner) -> None:
+        """Insert or replace one partner, in the caller's transaction."""
+        row = _partner_row(partner)
         if conn.execute(update(t.partners).where(t.partners.c.id == partner.id).values(**row)).rowcount == 0:
             conn.execute(insert(t.partners).values(id=partner.id, **row))
+
+    @staticmethod
+    def load_partner(conn: Connection, partner_id: str, lock: bool = False) -> Partner | None:
+        """One partner, or None; `lock` holds its row for this transaction (to change it)."""
+        query = select(t.partners.c.config).where(t.partners.c.id == partner_id)
+        config = conn.execute(query.with_for_update() if lock else query).scalar()
+        return None if config is None else Partner.model_validate(config)
 
     def partner_directory(self) -> PartnerDirectory:
         with self.engine.connect() as conn:
@@ -148,6 +173,10 @@ class Ledger:
         """This file, locked for this transaction, if it is still to be run and no one holds it."""
         return conn.execute(_CLAIM.where(t.interchanges.c.id == interchange_id)).first()
 
+    @staticmethod
+    def interchange_row(conn: Connection, interchange_id: int) -> Any:
+        return conn.execute(select(t.interchanges).where(t.interchanges.c.id == interchange_id)).one()
+
     def interchange(self, interchange_id: int) -> Any:
         with self.engine.connect() as conn:
             return conn.execute(select(t.interchanges).where(t.interchanges.c.id == interchange_id)).one()
@@ -169,6 +198,31 @@ class Ledger:
         return conn.execute(_INSERT_DOCUMENT, {"created_at": stamp, "updated_at": stamp, **values}).scalar_one()
 
     @staticmethod
+    def lock_document(conn: Connection, document_id: int) -> Any:
+        """A document's row, locked for this transaction (two people acting on it take turns); None if there is none."""
+        return conn.execute(select(t.documents).where(t.documents.c.id == document_id).with_for_update()).first()
+
+    @staticmethod
+    def update_document(conn: Connection, document_id: int, **values: Any) -> None:
+        conn.execute(update(t.documents).where(t.documents.c.id == document_id).values(updated_at=now(), **values))
+
+    @staticmethod
+    def settle_exceptions(conn: Connection, document_id: int, holds: dict[str, str], resolution: str, action: str, by: str) -> set[str]:
+        """After a document ran again with `holds` (code -> message): its open exceptions whose code
+        is held again stay open (with the new words); the others are resolved. Returns the codes
+        that need a new exception."""
+        x = t.exceptions.c
+        still_open = set()
+        for row in conn.execute(select(x.id, x.code).where(x.document_id == document_id, x.status == "open")).all():
+            if row.code in holds:
+                conn.execute(update(t.exceptions).where(x.id == row.id).values(message=holds[row.code]))
+                still_open.add(row.code)
+            else:
+                conn.execute(update(t.exceptions).where(x.id == row.id).values(
+                    status="resolved", resolution=resolution, action=action, resolved_by=by, resolved_at=now()))
+        return set(holds) - still_open
+
+    @staticmethod
     def add_event(conn: Connection, interchange_id: int, document_id: int | None, from_state: str | None, to_state: str, detail: Any = None) -> None:
         conn.execute(
             insert(t.events).values(
@@ -184,18 +238,16 @@ class Ledger:
             conn.execute(insert(t.events), [{"detail": None, "at": stamp, **r} for r in rows])
 
     @staticmethod
-    def add_exceptions(conn: Connection, rows: list[dict[str, Any]]) -> None:
-        """Open exceptions (document_id, code, queue, message), due by their queue's SLA."""
+    def add_exceptions(conn: Connection, rows: list[dict[str, Any]], policy: Callable[[str], tuple[float, int]]) -> None:
+        """Open exceptions (document_id, code, queue, message), due and ranked by their queue's
+        `policy` (SLA hours, priority: Settings.queue_policy)."""
         if rows:
             created = now()
-            conn.execute(
-                insert(t.exceptions),
-                [
-                    {"priority": 3, "status": "open", "created_at": created,
-                     "due_at": created + timedelta(hours=QUEUE_SLA_HOURS.get(r["queue"], QUEUE_SLA_HOURS["default"])), **r}
-                    for r in rows
-                ],
-            )
+            values = []
+            for r in rows:
+                hours, priority = policy(r["queue"])
+                values.append({"priority": priority, "status": "open", "created_at": created, "due_at": created + timedelta(hours=hours), **r})
+            conn.execute(insert(t.exceptions), values)
 
     @staticmethod
     def add_postings(conn: Connection, rows: list[dict[str, Any]]) -> None:
@@ -256,12 +308,15 @@ class Ledger:
             # only a file still pending: a partner may take a pickup file the moment it is placed
             conn.execute(update(t.outbox).where(t.outbox.c.id == outbox_id, t.outbox.c.status == "pending").values(**values))
 
-    def reopen_outbox(self, outbox_ids: list[int]) -> list[int]:
+    def reopen_outbox(self, outbox_ids: list[int], audit: Callable[[Connection, list[int]], None] | None = None) -> list[int]:
         """Send files again: pending, with a new round of attempts (earlier attempts stay on record).
-        Returns the ids found."""
+        Returns the ids found. `audit(conn, ids)` is called in the same transaction, before the files
+        change, to record the change."""
         o = t.outbox.c
         with self.writer.begin() as conn:
             found = list(conn.execute(select(o.id).where(o.id.in_(outbox_ids)).order_by(o.id)).scalars())
+            if found and audit:
+                audit(conn, found)
             if found:
                 conn.execute(update(t.outbox).where(o.id.in_(found)).values(status="pending", attempts=0, last_error=None, delivered_at=None))
         return found

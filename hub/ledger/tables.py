@@ -94,6 +94,8 @@ documents = Table(
     Column("problems", JSON, nullable=True),
     Column("erp_ref", String(64), nullable=True),
     Column("total", String(32), nullable=True),  # exact decimal as text
+    # what people decided for this document, kept for every later run of it (hub.document_rerun)
+    Column("overrides", JSON, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("interchange_id", "position", name="uq_documents_position"),
@@ -125,6 +127,9 @@ exceptions = Table(
     Column("resolution", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("resolved_at", DateTime(timezone=True), nullable=True),
+    Column("assignee", String(100), nullable=True),
+    Column("resolved_by", String(100), nullable=True),
+    Column("action", String(32), nullable=True),  # how it was resolved: release, override_price ...
 )
 
 postings = Table(
@@ -211,6 +216,7 @@ ruleset_versions = Table(
     Column("sha256", String(64), nullable=False),
     Column("active", Boolean, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(100), nullable=True),  # None: loaded from rules/ by `hub init`
     UniqueConstraint("name", "version", name="uq_ruleset_version"),
 )
 
@@ -225,7 +231,36 @@ mapping_versions = Table(
     Column("sha256", String(64), nullable=False),
     Column("active", Boolean, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(100), nullable=True),  # None: the file under mappings/
     UniqueConstraint("partner_id", "doc_type", "version", name="uq_mapping_version"),
+)
+
+# Bearer tokens for the HTTP API: only the SHA-256 of a token is stored; `hub token create` shows
+# the token itself once.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),  # admin, integration, operations, finance, partner
+    Column("partner_id", String(64), nullable=True),  # the partner a `partner` token speaks for
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
+
+# Who changed what, when, with the value before and after (append-only).
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("actor", String(100), nullable=False, index=True),
+    Column("role", String(16), nullable=False),
+    Column("action", String(64), nullable=False),  # partner.update, ruleset.activate, exception.resolve ...
+    Column("target", String(200), nullable=False, index=True),  # partner:P-SUMMIT, ruleset:pricing@3 ...
+    Column("before", JSON, nullable=True),
+    Column("after", JSON, nullable=True),
 )
 
 Index("ix_documents_partner_reference", documents.c.partner_id, documents.c.reference)

@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from hub.config_text import read_config_text
 from hub.errors import ConfigurationError
 from hub.mapping.engine import Mapping, compile_mapping
 
@@ -49,8 +50,7 @@ def load_mapping(mappings_dir: str | Path, partner_id: str, doctype: str) -> Map
         )
     spec, files = _resolve(root, path, [])
     name = " extends ".join(str(f.relative_to(root)) for f in files)
-    digest = hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
-    mapping = compile_mapping(spec, name, digest)
+    mapping = compile_mapping(spec, name, _digest(spec))
     _cache[key] = (mapping, _stamps(files))
     return mapping
 
@@ -66,18 +66,46 @@ def _stamps(paths) -> tuple:
     return tuple(stamps)
 
 
+def mapping_from_text(mappings_dir: str | Path, partner_id: str, doctype: str, text: str | bytes, label: str) -> Mapping:
+    """Compile a mapping given as text (a version sent through the API or `hub mappings create`);
+    its `extends` is resolved under the mappings folder like a file's. ConfigurationError says what
+    is wrong and where."""
+    spec = read_config_text(text, f"the mapping for {partner_id} {doctype}")
+    if not isinstance(spec, dict):
+        raise ConfigurationError(f"the mapping for {partner_id} {doctype} must be a YAML mapping (document:, fields: ...)")
+    root = Path(mappings_dir).resolve()
+    spec, files = _extend(root, spec, label, [])
+    name = " extends ".join([label] + [str(f.relative_to(root)) for f in files])
+    return compile_mapping(spec, name, _digest(spec))
+
+
+def mapping_file_text(mappings_dir: str | Path, partner_id: str, doctype: str) -> str | None:
+    """The text of a partner's mapping file, or None when there is none."""
+    path = Path(mappings_dir) / partner_id / f"{doctype}.yaml"
+    return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
+def _digest(spec: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def _resolve(root: Path, path: Path, chain: list[Path]) -> tuple[dict[str, Any], list[Path]]:
     """The mapping at `path` with its `extends` chain merged in, and the files it was built from."""
     if path in chain:
         raise ConfigurationError(f"mapping {path} extends itself: {' -> '.join(map(str, chain + [path]))}")
-    spec = _read(path)
+    spec, files = _extend(root, _read(path), str(path), chain + [path])
+    return spec, [path] + files
+
+
+def _extend(root: Path, spec: dict[str, Any], where: str, chain: list[Path]) -> tuple[dict[str, Any], list[Path]]:
+    """`spec` laid over the mapping it `extends` (if any), and the files that came from."""
     base_name = spec.pop("extends", None)
     if base_name is None:
-        return spec, chain + [path]
+        return spec, []
     base = (root / str(base_name)).resolve()
     if not base.is_relative_to(root) or not base.is_file():
-        raise ConfigurationError(f"mapping {path}: extends {base_name!r}, which is not a mapping file under {root}")
-    base_spec, files = _resolve(root, base, chain + [path])
+        raise ConfigurationError(f"mapping {where}: extends {base_name!r}, which is not a mapping file under {root}")
+    base_spec, files = _resolve(root, base, chain)
     return _merge(base_spec, spec, in_fields=False), files
 
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 from hub.canonical import PurchaseOrder
 from hub.erp import ErpGateway, ReferenceData, SalesOrderDraft, SalesOrderLineDraft
 from hub.errors import Location, Problem
-from hub.holds import Hold, codes, holds_from
+from hub.holds import Hold, codes, holds_from, waive
 from hub.orders.allocation import Need
 from hub.orders.pricing import (
     KNOWN_UNITS,
@@ -46,7 +46,16 @@ def decide_order(
     ref: ReferenceData,
     erp: ErpGateway,
     rules: RuleEngine,
+    *,
+    waived: frozenset[str] = frozenset(),
+    price_overrides: dict[int, Decimal] | None = None,
 ) -> OrderDecision:
+    """An operator's resolution of a held order: hold codes in `waived` (DUPLICATE_PO, PRICE_MISMATCH,
+    CREDIT_LIMIT, ...) no longer hold it, and a line in `price_overrides` (line_no -> unit price per
+    the line's uom, rounded to cents) is booked at that price with no pricing hold of its own. An
+    order with an unknown item or unit cannot be booked whatever is waived, and SHORTAGE is decided
+    when posting (hub.orders.allocation), not here."""
+    overrides = price_overrides or {}
     decision = OrderDecision(customer_id=customer_id)
     customer = ref.customers.get(customer_id)
     if customer is None:
@@ -103,7 +112,9 @@ def decide_order(
     for d in pricing:
         if d.action.name == "set_price":
             prices[d.fact["id"]] = candidates[d.fact["id"]][d.action.args[0]]
-    decision.holds += holds_from(pricing, lambda d: _describe_price(d, order, prices))
+    prices.update((line_no, to_cents(price)) for line_no, price in overrides.items())
+    ruled = [d for d in pricing if d.fact["id"] not in overrides]  # an overridden line's price is settled
+    decision.holds += holds_from(ruled, lambda d: _describe_price(d, order, prices))
 
     lines = []
     for line, sku in zip(order.lines, skus):
@@ -132,6 +143,7 @@ def decide_order(
             else f"open AR {customer.open_ar} + open orders + this order {total} = {exposure} exceeds the credit limit {customer.credit_limit}"
         ),
     )
+    decision.holds = waive(decision.holds, waived)
     decision.draft = SalesOrderDraft(
         source_document=source_document,
         customer_id=customer_id,

@@ -188,6 +188,15 @@ class RuleEngine:
                 self._host.set_rulesets({ruleset.key: definition})
             self._active[ruleset.name] = ruleset
 
+    def variant(self, rulesets: list[Ruleset]) -> RuleEngine:
+        """An engine whose active set is this one's with `rulesets` in place (for trying a version
+        before it is activated); it shares this engine's durable-rules host, lock and memo."""
+        other = copy.copy(self)
+        other._active = dict(self._active)
+        for ruleset in rulesets:
+            other.activate(ruleset)
+        return other
+
     def ruleset(self, name: str) -> Ruleset:
         try:
             return self._active[name]

@@ -14,11 +14,14 @@ from decimal import Decimal
 
 from hub.canonical import ShipNotice, ShipNoticeItem
 from hub.erp import AsnDraft, AsnLineDraft, PurchaseOrderLine, PurchaseOrderState, ReferenceData
-from hub.holds import Hold, codes, holds_from
+from hub.holds import Hold, codes, holds_from, waive
 from hub.rules.engine import Decision, RuleEngine
 from hub.supply.matching import base_units, describe_ids, item_sku, match_po_line, percent_over
 
 RULESET = "ship-notice-checks"
+# An order level held for these cannot be recorded at all (no PO of the sender to record it
+# against, or recorded already), so waiving them would only drop it silently: they stay.
+HARD_STOPS = frozenset({"UNKNOWN_PO", "WRONG_SUPPLIER", "DUPLICATE_ASN"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +40,13 @@ class _Item:
 
 
 class AsnJudge:
-    def __init__(self, notice: ShipNotice, supplier_id: str, ref: ReferenceData, rules: RuleEngine):
+    """The AsnDecider for one notice. Holds an operator `waived` (e.g. OVER_SHIPMENT) do not hold
+    it: a notice whose every hold is waived is ACCEPTED. HARD_STOPS cannot be waived."""
+
+    def __init__(self, notice: ShipNotice, supplier_id: str, ref: ReferenceData, rules: RuleEngine, *,
+                 waived: frozenset[str] = frozenset()):
         self.notice, self.supplier_id, self.ref, self.rules = notice, supplier_id, ref, rules
+        self.waived = waived - HARD_STOPS
         self.po_numbers = list(dict.fromkeys(order.po_number for order in notice.orders))
         self.holds: list[Hold] = []
         self.trace: list[Decision] = []
@@ -70,7 +78,7 @@ class AsnJudge:
                 facts.append({"kind": "line", "id": len(facts), "on_po": line is not None, "over_pct": over})
                 about.append(_Item(po, line, item, qty, cumulative))
         self.trace = self.rules.evaluate(RULESET, facts)
-        self.holds = holds_from(self.trace, lambda d: self._words(d, about[d.fact["id"]]))
+        self.holds = waive(holds_from(self.trace, lambda d: self._words(d, about[d.fact["id"]])), self.waived)
         status, hold_codes = ("HOLD", codes(self.holds)) if self.holds else ("ACCEPTED", [])
         n = self.notice
         return [

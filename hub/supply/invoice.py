@@ -15,12 +15,15 @@ from decimal import Decimal
 
 from hub.canonical import Charge, Invoice, InvoiceLine
 from hub.erp import ApChargeDraft, ApInvoiceDraft, ApInvoiceLineDraft, PurchaseOrderLine, PurchaseOrderState, ReferenceData
-from hub.holds import Hold, codes, holds_from
+from hub.holds import Hold, codes, holds_from, waive
 from hub.orders.pricing import to_cents
 from hub.rules.engine import Decision, RuleEngine
 from hub.supply.matching import base_units, describe_ids, item_sku, match_po_line, percent_over
 
 RULESET = "invoice-checks"
+# An invoice held for these cannot be recorded at all (no PO of the sender, or the number was
+# received before), so they cannot be waived.
+HARD_STOPS = frozenset({"UNKNOWN_PO", "WRONG_SUPPLIER", "DUPLICATE_INVOICE"})
 ZERO = Decimal("0.00")
 
 
@@ -46,8 +49,13 @@ class _Totals:
 
 
 class InvoiceJudge:
-    def __init__(self, invoice: Invoice, supplier_id: str, ref: ReferenceData, rules: RuleEngine):
+    """The ApInvoiceDecider for one invoice. Holds an operator `waived` do not hold it: an invoice
+    whose every hold is waived is APPROVED. HARD_STOPS cannot be waived."""
+
+    def __init__(self, invoice: Invoice, supplier_id: str, ref: ReferenceData, rules: RuleEngine, *,
+                 waived: frozenset[str] = frozenset()):
         self.invoice, self.supplier_id, self.ref, self.rules = invoice, supplier_id, ref, rules
+        self.waived = waived - HARD_STOPS
         self.holds: list[Hold] = []
         self.trace: list[Decision] = []
         self.totals: _Totals | None = None
@@ -78,7 +86,8 @@ class InvoiceJudge:
                 for n, a in enumerate(about, 1)
             ]
         self.trace = self.rules.evaluate(RULESET, facts)
-        self.holds = holds_from(self.trace, lambda d: self._words(d, about[d.fact["id"] - 1] if d.fact["id"] else None, po))
+        self.holds = waive(holds_from(self.trace, lambda d: self._words(d, about[d.fact["id"] - 1] if d.fact["id"] else None, po)),
+                           self.waived)
         if not ours or duplicate:
             return None
         terms = inv.terms

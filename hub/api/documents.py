@@ -1,0 +1,183 @@
+"""Received files and the documents found in them: lists with filters, one document with its
+timeline, and its parts (the raw file, the canonical document, the decision trace, the events).
+
+Also the few request types every area checks the same way (ids, partner ids, search words,
+dates) and the error answers routes list for OpenAPI (`problems`)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import PurePosixPath
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from fastapi.responses import Response
+from pydantic import AfterValidator, BeforeValidator
+from sqlalchemy import Connection, select
+
+from hub.api.context import ApiContext
+from hub.api.security import allow, readers
+from hub.auth import STAFF, Actor
+from hub.ledger import tables as t
+from hub.ledger.tables import IN_FLIGHT_STATES, SETTLED_STATES
+
+STATES = IN_FLIGHT_STATES + SETTLED_STATES
+DocumentState = Literal[STATES]  # type: ignore[valid-type]
+MAX_ID = 2**31 - 1  # ledger ids are 32-bit integers
+PARTNER_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"  # also a folder and an SFTP user name: no slashes, no dots first
+WORDS = r"^[^\x00-\x1f\x7f]*$"  # one line of text, no control characters
+
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+PartnerQuery = Annotated[str | None, Query(pattern=PARTNER_ID, description="a partner id")]
+MEDIA_TYPES = {"x12": "application/edi-x12", "csv": "text/csv", "json": "application/json", "xml": "application/xml"}
+
+_WHY = {
+    400: "the request cannot be done as asked",
+    401: "no bearer token, or an unknown or revoked one",
+    403: "the token's role may not do this (the answer says which roles may)",
+    404: "no such record",
+    409: "clashes with the record as it stands",
+    422: "a parameter or the body is not of the expected shape (the answer names each field)",
+}
+_PROBLEM = {"type": "object", "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+                                             "detail": {"type": "string"}}}
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` entries for error answers (application/problem+json), so OpenAPI lists them."""
+    return {status: {"description": _WHY[status], "content": {"application/problem+json": {"schema": _PROBLEM}}} for status in statuses}
+
+
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:\d{2})?)?")
+
+
+def _day_or_moment(value: Any) -> Any:
+    """`2024-05-01` is that whole day; with a time it is a moment (RFC 3339, UTC unless it says)."""
+    if not isinstance(value, str):
+        return value
+    if not _RFC3339.fullmatch(text := value.strip()):
+        raise ValueError("expected a date (2024-05-01) or a date and time (2024-05-01T13:30:00Z)")
+    return date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
+
+
+Moment = Annotated[datetime | date, BeforeValidator(_day_or_moment)]
+Utc = Annotated[datetime, AfterValidator(lambda m: m if m.tzinfo else m.replace(tzinfo=UTC))]  # the ledger's times are UTC
+
+
+def utc(moment: datetime | date, end: bool = False) -> datetime:
+    """A query bound as an aware UTC moment: a day starts at its midnight, or with `end` ends at the
+    next one (exclusive); a moment without a zone is UTC. Bounds past what datetimes hold are
+    held at the first or last moment."""
+    try:
+        if not isinstance(moment, datetime):
+            start = datetime.combine(moment, time.min, UTC)
+            return start + timedelta(days=1) if end else start
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:
+        return (datetime.max if moment.year > 1 else datetime.min).replace(tzinfo=UTC)
+
+
+def attachment(filename: str) -> str:
+    """A Content-Disposition header for `filename` (any characters; a plain-ASCII fallback first)."""
+    plain = "".join(c if " " <= c <= "~" and c not in '"\\' else "_" for c in filename)
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def router(context: ApiContext) -> APIRouter:
+    routes = APIRouter(tags=["documents"])
+    engine, ledger = context.engine, context.ledger
+    d = t.documents.c
+
+    @routes.get("/v1/documents", dependencies=[Depends(readers)], responses=problems(401, 403, 422),
+                summary="Documents, newest first, by partner, state, type, reference and when they came")
+    def documents(
+        partner: PartnerQuery = None,
+        state: DocumentState | None = None,
+        doc_type: str | None = Query(None, alias="type", max_length=16, pattern=WORDS, description="850, 856, 810, order ..."),
+        reference: str | None = Query(None, max_length=100, pattern=WORDS, description="the PO, ASN, shipment or invoice number (exact)"),
+        received_from: Moment | None = Query(None, description="received at or after (a date: from its start; a datetime, UTC unless it says)"),
+        received_to: Moment | None = Query(None, description="received at or before (a date: to its end)"),
+        limit: int = Query(100, ge=1, le=1000),
+        offset: int = Query(0, ge=0, le=MAX_ID),
+    ) -> list[dict[str, Any]]:
+        query = select(d.id, d.interchange_id, d.partner_id, d.doc_type, d.reference, d.state, d.holds, d.erp_ref, d.total,
+                       d.created_at, d.updated_at)
+        for column, wanted in ((d.partner_id, partner), (d.state, state), (d.doc_type, doc_type), (d.reference, reference)):
+            if wanted:
+                query = query.where(column == wanted)
+        if received_from is not None:
+            query = query.where(d.created_at >= utc(received_from))
+        if received_to is not None:
+            until = utc(received_to, end=True)
+            query = query.where(d.created_at <= until if isinstance(received_to, datetime) else d.created_at < until)
+        with engine.connect() as conn:
+            rows = conn.execute(query.order_by(d.id.desc()).limit(limit).offset(offset)).all()
+        return [dict(r._mapping) for r in rows]
+
+    @routes.get("/v1/interchanges/{interchange_id}", responses=problems(401, 403, 404, 422))
+    def interchange(interchange_id: Id, caller: Actor = Depends(allow(*STAFF, "partner"))) -> dict[str, Any]:
+        """A received file: where it came from, its status, and each document found in it. A
+        partner's token reads the files that partner sent (the webhook's `Location`)."""
+        found = ledger.received_files(interchange_id=interchange_id)
+        if not found or (caller.role == "partner" and found[0]["partner_id"] != caller.partner_id):
+            raise HTTPException(404, f"no received file (interchange) {interchange_id}")
+        return found[0]
+
+    def _document(conn: Connection, document_id: int) -> Any:
+        row = conn.execute(select(t.documents).where(d.id == document_id)).first()
+        if row is None:
+            raise HTTPException(404, f"no document {document_id}")
+        return row
+
+    def _events(conn: Connection, document_id: int) -> list[dict[str, Any]]:
+        e = t.events.c
+        rows = conn.execute(select(e.from_state, e.to_state, e.detail, e.at).where(e.document_id == document_id).order_by(e.id)).all()
+        return [dict(r._mapping) for r in rows]
+
+    @routes.get("/v1/documents/{document_id}", dependencies=[Depends(readers)], responses=problems(401, 403, 404, 422),
+                summary="One document: canonical form, decision trace, timeline and exceptions")
+    def document(document_id: Id) -> dict[str, Any]:
+        with engine.connect() as conn:
+            row = _document(conn, document_id)
+            exceptions = conn.execute(select(t.exceptions).where(t.exceptions.c.document_id == document_id)).all()
+            return {**dict(row._mapping), "events": _events(conn, document_id), "exceptions": [dict(x._mapping) for x in exceptions]}
+
+    @routes.get("/v1/documents/{document_id}/raw", dependencies=[Depends(readers)], response_class=Response,
+                responses={200: {"description": "the bytes of the file the document came from",
+                                 "content": {"application/octet-stream": {}, **{m: {} for m in MEDIA_TYPES.values()}}},
+                           **problems(401, 403, 404, 422)},
+                summary="The file the document came from, as received")
+    def raw(document_id: Id) -> Response:
+        i = t.interchanges.c
+        with engine.connect() as conn:
+            found = _document(conn, document_id)
+            file = conn.execute(select(i.id, i.filename, i.format, i.raw).where(i.id == found.interchange_id)).one()
+        name = PurePosixPath((file.filename or "").replace("\\", "/")).name or f"interchange-{file.id}"
+        return Response(file.raw, media_type=MEDIA_TYPES.get(file.format or "", "application/octet-stream"),
+                        headers={"Content-Disposition": attachment(name)})
+
+    @routes.get("/v1/documents/{document_id}/canonical", dependencies=[Depends(readers)], responses=problems(401, 403, 404, 422),
+                summary="The canonical document the mapping made (none when it was rejected before mapping)")
+    def canonical(document_id: Id) -> dict[str, Any]:
+        with engine.connect() as conn:
+            found = _document(conn, document_id)
+        if found.canonical is None:
+            raise HTTPException(404, f"document {document_id} has no canonical form: it is {found.state} and was not mapped")
+        return found.canonical
+
+    @routes.get("/v1/documents/{document_id}/trace", dependencies=[Depends(readers)], responses=problems(401, 403, 404, 422),
+                summary="The decision trace: each rule that decided, its ruleset version, inputs and action")
+    def trace(document_id: Id) -> list[dict[str, Any]]:
+        with engine.connect() as conn:
+            return _document(conn, document_id).decisions or []
+
+    @routes.get("/v1/documents/{document_id}/events", dependencies=[Depends(readers)], responses=problems(401, 403, 404, 422),
+                summary="The timeline: every state the document went through, with details")
+    def events(document_id: Id) -> list[dict[str, Any]]:
+        with engine.connect() as conn:
+            _document(conn, document_id)
+            return _events(conn, document_id)
+
+    return routes

@@ -1,0 +1,63 @@
+"""Exception queues: list, assign, resolve with an action (hub.document_actions); and reprocess."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+
+from hub import document_actions
+from hub.api.context import ApiContext, RowId
+from hub.api.security import allow, readers
+from hub.auth import Actor
+
+_ERRORS = {s: {"description": d, "content": {"application/problem+json": {}}} for s, d in (
+    (401, "no or unknown token"), (403, "the token's role may not"), (404, "no such exception or document"),
+    (409, "the action does not fit the exception or the document's state"), (422, "a body of the wrong shape"))}
+
+
+class Assign(BaseModel):
+    assignee: str | None = Field(..., max_length=100, description="who works it; null to unassign")
+
+
+class Resolve(BaseModel):
+    action: Literal["release", "override_price", "accept_over_shipment", "approve_invoice", "reject"]
+    prices: dict[Annotated[int, Field(ge=1, le=1_000_000)], Annotated[Decimal, Field(ge=0, le=10**9, decimal_places=4)]] | None = Field(None, description="override_price: order line number -> unit price (default: the customer's own prices)")
+    note: str | None = Field(None, max_length=1000)
+
+
+class Reprocess(BaseModel):
+    document_ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(default_factory=list, max_length=1000)
+    partner: str | None = Field(None, description="with state: every such document of this partner")
+    state: Literal["held", "rejected"] | None = None
+
+
+def router(context: ApiContext) -> APIRouter:
+    routes = APIRouter(tags=["exceptions"], responses=_ERRORS)
+    operations = allow("operations")
+
+    @routes.get("/v1/exceptions", dependencies=[Depends(readers)], summary="exceptions, most urgent first")
+    def exceptions(queue: str | None = None, status: Literal["open", "resolved"] | None = "open", assignee: str | None = None,
+                   older_than_hours: float | None = Query(None, ge=0, le=100_000), overdue: bool | None = None,
+                   limit: int = Query(200, ge=1, le=1000)) -> list[dict[str, Any]]:
+        return document_actions.exceptions(context.engine, queue, status, assignee, older_than_hours, overdue, limit)
+
+    @routes.post("/v1/exceptions/{exception_id}/assign", summary="give an exception to someone")
+    def assign(exception_id: RowId, ask: Assign, actor: Actor = Depends(operations)) -> dict[str, Any]:
+        return document_actions.assign(context.engine, exception_id, ask.assignee, actor)
+
+    @routes.post("/v1/exceptions/{exception_id}/resolve", summary="resolve an exception; its document goes on from where it stopped")
+    def resolve(exception_id: RowId, ask: Resolve, actor: Actor = Depends(operations)) -> dict[str, Any]:
+        return document_actions.resolve(context.hub(), exception_id, ask.action, actor, ask.prices, ask.note)
+
+    @routes.post("/v1/documents/reprocess", tags=["documents"], summary="run held or rejected documents again")
+    def reprocess(ask: Reprocess, actor: Actor = Depends(operations)) -> dict[str, Any]:
+        ids = list(ask.document_ids)
+        if ask.partner or ask.state:
+            ids += document_actions.documents_in(context.engine, ask.partner, ask.state or "rejected")
+        results = document_actions.reprocess(context.hub(), list(dict.fromkeys(ids)), actor)
+        return {"documents": len(results), "results": results}
+
+    return routes
