@@ -33,7 +33,9 @@ def initialise(settings: Settings, seed: Path | None) -> list[str]:
             raise HubError(f"{seed} is not a seed folder: it needs erp/*.csv and partners.yaml")
         loaded = load_seed(erp_engine, seed / "erp")
         directory = load_partner_file(seed / "partners.yaml")
-        Ledger(ledger_engine).save_partners(directory)
+        added = Ledger(ledger_engine).save_partners(directory)
         done.append(f"ERP seed loaded from {seed / 'erp'}: " + (", ".join(f"{t} {n}" for t, n in loaded.items()) if loaded else "tables already had data"))
-        done.append(f"{len(directory.partners)} partners from {seed / 'partners.yaml'}")
+        kept = len(directory.partners) - len(added)
+        done.append(f"{len(added)} partners added from {seed / 'partners.yaml'}"
+                    + (f"; {kept} already in the ledger left as they are" if kept else ""))
     return done

@@ -61,3 +61,15 @@ def test_exceptions_from_the_shell(hub, settings, erp):
     assert "no open exceptions" in hub_command(settings, "exceptions", "list").stdout
     again = hub_command(settings, "reprocess", "--partner", "P-SUMMIT", "--state", "held")
     assert again.returncode == 2 and "name documents" in again.stderr  # none is held any more
+
+
+def test_partner_changes_from_the_shell_are_audited_without_secrets(hub, settings):
+    assert hub_command(settings, "partner", "delivery", "P-SUMMIT", "--push", "https://summit.example/edi").returncode == 0
+    rotated = hub_command(settings, "partner", "secret", "P-SUMMIT")
+    secret = rotated.stdout.strip()
+    assert rotated.returncode == 0 and secret.startswith("whsec_")
+    with hub.ledger.engine.connect() as conn:
+        trail = [dict(r) for r in conn.execute(text("SELECT actor, action, target, before, after FROM audit ORDER BY id")).mappings()]
+    assert [(a["actor"], a["action"], a["target"]) for a in trail] == [
+        (f"cli:{getpass.getuser()}", "partner.delivery", "partner:P-SUMMIT"), (f"cli:{getpass.getuser()}", "partner.webhook-secret", "partner:P-SUMMIT")]
+    assert "https://summit.example/edi" in str(trail[0]["after"]) and secret not in json.dumps(trail, default=str)

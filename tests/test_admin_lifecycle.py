@@ -230,3 +230,27 @@ def test_a_yaml_bomb_and_an_oversized_body_are_refused(hub, api):
     huge = "rules:\n" + "  # padding\n" * 1_000_000
     assert api["integration"].post("/v1/rulesets/pricing/versions", content=huge, headers=YAML).status_code == 413
     assert [v["version"] for v in api["integration"].get("/v1/rulesets/pricing/versions").json()] == [1]
+
+
+def test_an_accepted_over_shipment_is_recorded_and_raises_the_po(hub, api, erp):
+    hub.ingest_file(DOCUMENTS / "apex-856-over-shipment.edi")
+    [held] = api["operations"].get("/v1/exceptions", params={"queue": "purchasing"}).json()
+    assert held["code"] == "OVER_SHIPMENT"
+    done = api["operations"].post(f"/v1/exceptions/{held['id']}/resolve", json={"action": "accept_over_shipment"}).json()
+    assert done["document"]["state"] == "posted" and done["exception"]["action"] == "accept_over_shipment"
+    assert [r["status"] for r in rows(erp, "SELECT status FROM inbound_asns WHERE asn_number = 'ASN-77001'")] == ["ACCEPTED"]
+    shipped = rows(erp, "SELECT line_no, qty_shipped FROM purchase_order_lines WHERE po_number = '4500012' ORDER BY line_no")
+    assert {r["line_no"]: r["qty_shipped"] for r in shipped}[3] == 320
+    document = api["finance"].get(f"/v1/documents/{done['document']['document_id']}").json()
+    assert document["overrides"]["waived"] == ["OVER_SHIPMENT"]  # kept for any later run of it
+
+
+def test_a_dry_run_takes_only_the_documents_asked_for(hub, api):
+    hub.ingest_file(DOCUMENTS / "summit-850-price-mismatch.edi")
+    integration = api["integration"]
+    integration.post("/v1/rulesets/pricing/versions", content=LENIENT_PRICING, headers=YAML).raise_for_status()
+    for ask, count in (({"partner": "P-SUMMIT"}, 1), ({"partner": "P-LAKESIDE"}, 0), ({"received_to": "2001-01-01T00:00:00Z"}, 0),
+                       ({"doc_type": "850", "received_from": "2001-01-01T00:00:00Z"}, 1)):
+        assert integration.post("/v1/rulesets/pricing/versions/2/dry-run", json=ask).json()["documents"] == count, ask
+    assert integration.post("/v1/rulesets/pricing/versions/9/dry-run", json={}).status_code == 404
+    assert integration.post("/v1/rulesets/pricing/versions/2/dry-run", json={"limit": 0}).status_code == 422

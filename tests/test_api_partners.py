@@ -156,6 +156,18 @@ def test_a_patch_of_the_wrong_shape_changes_nothing(api, hub, body, field):
     assert stored_partner(hub, "P-SUMMIT") == before and audit_rows(hub) == []
 
 
+def test_text_that_is_not_unicode_is_refused_before_it_reaches_the_ledger(api, hub):
+    """JSON lets `\\ud800` through as a lone surrogate, which the ledger could store but no answer could carry."""
+    before = stored_partner(hub, "P-SUMMIT")
+    for method, path, body in (("patch", "/v1/partners/P-SUMMIT", b'{"gs": "\\ud800"}'),
+                               ("patch", "/v1/partners/P-SUMMIT", b'{"isa": {"qualifier": "ZZ", "id": "\\ud800"}}'),
+                               ("put", "/v1/partners/P-SUMMIT/delivery", b'{"method": "https", "url": "https://\\ud800.example"}'),
+                               ("post", "/v1/partners", b'{"id": "P-X", "name": "X", "role": "customer", "erp_ref": "\\ud800"}')):
+        refused = api().request(method, path, content=body, headers={"Content-Type": "application/json"})
+        assert is_problem(refused, 422, "not valid Unicode"), (path, refused.text)
+    assert stored_partner(hub, "P-SUMMIT") == before and stored_partner(hub, "P-X") is None and audit_rows(hub) == []
+
+
 def test_a_patch_to_another_partners_identity_or_an_unknown_partner_is_refused(api, hub):
     assert is_problem(api().patch("/v1/partners/P-LAKESIDE", json={"isa": {"qualifier": "01", "id": "123456789"}}), 409, "P-SUMMIT")
     assert is_problem(api().patch("/v1/partners/P-NOBODY", json={"name": "x"}), 404, "P-NOBODY")

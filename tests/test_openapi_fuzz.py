@@ -10,7 +10,7 @@ from hypothesis import settings as hypothesis_settings
 from hub.api import create_app
 from tests.conftest import DOCUMENTS, token_for
 
-EXAMPLES_PER_OPERATION = 12
+EXAMPLES_PER_OPERATION = 25
 
 
 def test_no_generated_request_gets_a_server_error(hub, settings):

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DataError
+from starlette.exceptions import HTTPException
 
 from hub.api import audit, documents, exceptions, health, metrics, outbox, partners, versions
 from hub.api.context import ApiContext, problem
@@ -63,7 +64,7 @@ def create_app(settings: Settings | None = None, intake: Intake | None = None, r
 
     @app.exception_handler(RequestValidationError)
     async def shape_problem(_request: Request, exc: RequestValidationError):
-        errors = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        errors = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}".encode("utf-8", "backslashreplace").decode() for e in exc.errors()]
         return problem(422, "the request is not of the expected shape: " + "; ".join(errors), errors=errors)
 
     for area in AREAS:

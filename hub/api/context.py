@@ -5,9 +5,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
-from fastapi import Path
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
@@ -19,10 +18,6 @@ from hub.registry import Registry
 
 if TYPE_CHECKING:
     from hub.pipeline import Hub
-
-
-# A ledger id or version number in a path: bounded, so a huge number is a 422, never a database error
-RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 @dataclass(frozen=True)
@@ -52,5 +47,6 @@ class ApiContext:
 def problem(status: int, detail: str, headers: dict[str, str] | None = None, **extra) -> JSONResponse:
     """An `application/problem+json` answer (RFC 9457): `title` is the status, `detail` says what
     is wrong and where, in words for the person who sent the request."""
+    detail = detail.encode("utf-8", "backslashreplace").decode("utf-8")  # a lone surrogate from the request is shown, not fatal
     body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status, "detail": detail, **extra}
     return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)

@@ -6,36 +6,34 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from hub import document_actions
-from hub.api.context import ApiContext, RowId
+from hub.api.context import ApiContext
+from hub.api.params import MAX_ID, Id, ValidText, problems
 from hub.api.security import allow, readers
 from hub.auth import Actor
 
-_ERRORS = {s: {"description": d, "content": {"application/problem+json": {}}} for s, d in (
-    (401, "no or unknown token"), (403, "the token's role may not"), (404, "no such exception or document"),
-    (409, "the action does not fit the exception or the document's state"), (422, "a body of the wrong shape"))}
 
 
-class Assign(BaseModel):
+class Assign(ValidText):
     assignee: str | None = Field(..., max_length=100, description="who works it; null to unassign")
 
 
-class Resolve(BaseModel):
+class Resolve(ValidText):
     action: Literal["release", "override_price", "accept_over_shipment", "approve_invoice", "reject"]
     prices: dict[Annotated[int, Field(ge=1, le=1_000_000)], Annotated[Decimal, Field(ge=0, le=10**9, decimal_places=4)]] | None = Field(None, description="override_price: order line number -> unit price (default: the customer's own prices)")
     note: str | None = Field(None, max_length=1000)
 
 
-class Reprocess(BaseModel):
-    document_ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(default_factory=list, max_length=1000)
+class Reprocess(ValidText):
+    document_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(default_factory=list, max_length=1000)
     partner: str | None = Field(None, description="with state: every such document of this partner")
     state: Literal["held", "rejected"] | None = None
 
 
 def router(context: ApiContext) -> APIRouter:
-    routes = APIRouter(tags=["exceptions"], responses=_ERRORS)
+    routes = APIRouter(tags=["exceptions"], responses=problems(401, 403, 404, 409, 422))
     operations = allow("operations")
 
     @routes.get("/v1/exceptions", dependencies=[Depends(readers)], summary="exceptions, most urgent first")
@@ -45,11 +43,11 @@ def router(context: ApiContext) -> APIRouter:
         return document_actions.exceptions(context.engine, queue, status, assignee, older_than_hours, overdue, limit)
 
     @routes.post("/v1/exceptions/{exception_id}/assign", summary="give an exception to someone")
-    def assign(exception_id: RowId, ask: Assign, actor: Actor = Depends(operations)) -> dict[str, Any]:
+    def assign(exception_id: Id, ask: Assign, actor: Actor = Depends(operations)) -> dict[str, Any]:
         return document_actions.assign(context.engine, exception_id, ask.assignee, actor)
 
     @routes.post("/v1/exceptions/{exception_id}/resolve", summary="resolve an exception; its document goes on from where it stopped")
-    def resolve(exception_id: RowId, ask: Resolve, actor: Actor = Depends(operations)) -> dict[str, Any]:
+    def resolve(exception_id: Id, ask: Resolve, actor: Actor = Depends(operations)) -> dict[str, Any]:
         return document_actions.resolve(context.hub(), exception_id, ask.action, actor, ask.prices, ask.note)
 
     @routes.post("/v1/documents/reprocess", tags=["documents"], summary="run held or rejected documents again")

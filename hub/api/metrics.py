@@ -16,9 +16,8 @@ from fastapi.responses import Response
 from sqlalchemy import Engine, case, func, select
 
 from hub.api.context import ApiContext
-from hub.api.outbox import OUTBOX_STATUSES
 from hub.ledger import tables as t
-from hub.ledger.tables import IN_FLIGHT_STATES, SETTLED_STATES
+from hub.ledger.tables import IN_FLIGHT_STATES, OUTBOX_STATUSES, SETTLED_STATES
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 DURATION_BUCKETS_MS = (5, 10, 25, 50, 100, 250, 500, 1000, 2500)

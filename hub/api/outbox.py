@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response
@@ -11,15 +11,15 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import Connection, select
 
 from hub.api.context import ApiContext
-from hub.api.documents import MAX_ID, PARTNER_ID, Id, PartnerQuery, Utc, attachment, problems
+from hub.api.params import MAX_ID, PARTNER_ID, Id, PartnerQuery, Utc, ValidText, attachment, problems
 from hub.api.security import allow, readers
 from hub.audit import record
 from hub.auth import Actor
 from hub.delivery import Dispatcher, OutboxError
 from hub.ledger import tables as t
+from hub.ledger.tables import OUTBOX_STATUSES
 
-OutboxStatus = Literal["pending", "ready", "delivered", "dead"]
-OUTBOX_STATUSES: tuple[str, ...] = get_args(OutboxStatus)
+OutboxStatus = Literal[OUTBOX_STATUSES]  # type: ignore[valid-type]
 
 
 class OutboundFile(BaseModel):
@@ -54,7 +54,7 @@ class OutboundFileDetail(OutboundFile):
     delivery_attempts: list[DeliveryAttempt]
 
 
-class Redelivery(BaseModel):
+class Redelivery(ValidText):
     """Files to send again: by id (`{"ids": [...]}`), or every dead file of a partner
     (`{"partner": "P-SUMMIT", "dead": true}`)."""
 

@@ -18,9 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from pydantic.fields import FieldInfo
 
 from hub.api.context import ApiContext
-from hub.api.documents import PARTNER_ID, WORDS, Utc, problems
+from hub.api.params import PARTNER_ID, WORDS, Utc, ValidText, problems
 from hub.api.security import allow, readers
 from hub.audit import record
+from hub.partner_changes import change_partner, credential_audit
 from hub.auth import Actor
 from hub.credentials import MIN_PASSWORD_LENGTH, CredentialError
 from hub.errors import Conflict, NotFound
@@ -33,13 +34,13 @@ CHANGES = problems(401, 403, 404, 422)
 WITH_BODY = problems(400, 401, 403, 404, 422)  # 400: a body that is not JSON
 
 
-class DeliverySettings(Delivery):
+class DeliverySettings(Delivery, ValidText):
     """Delivery as the API takes it: JSON types as the schema says (no "3" for 3)."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-class PartnerSettings(Partner):
+class PartnerSettings(Partner, ValidText):
     """A partner as the API takes it: the fields of partners.yaml, and no others."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
@@ -55,10 +56,14 @@ def _constrained(field: FieldInfo) -> Any:
     return Annotated[(field.annotation, *field.metadata)] if field.metadata else field.annotation
 
 
+class _Changes(ValidText):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
 # Any of the settings but the id; each one given is checked as the whole partner is
 PartnerChanges = create_model(
     "PartnerChanges",
-    __config__=ConfigDict(extra="forbid", strict=True),
+    __base__=_Changes,
     __doc__="The settings to change; the others stay as they are.",
     **{name: (_constrained(field), Field(None, description=field.description))
        for name, field in PartnerSettings.model_fields.items() if name != "id"},
@@ -83,12 +88,12 @@ class PartnerDetail(Partner):
     credentials: CredentialsSet
 
 
-class Password(BaseModel):
+class Password(ValidText):
     model_config = ConfigDict(extra="forbid", strict=True)
     password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=1024, description="the partner's SFTP password")
 
 
-class PublicKey(BaseModel):
+class PublicKey(ValidText):
     model_config = ConfigDict(extra="forbid", strict=True)
     key: str = Field(min_length=1, max_length=16384, pattern=WORDS,
                      description="one OpenSSH public key line: TYPE BASE64 [COMMENT], e.g. ssh-ed25519 AAAA... edi@partner")
@@ -124,24 +129,7 @@ def router(context: ApiContext) -> APIRouter:
         return partner
 
     def change(partner_id: str, caller: Actor, action: str, changed: Callable[[Partner], Partner]) -> PartnerDetail:
-        """Apply `changed` to the partner and audit the fields it changed, in one transaction."""
-        with ledger.writer.begin() as conn:
-            before = Ledger.load_partner(conn, partner_id, lock=True)
-            if before is None:
-                raise NotFound(f"no partner {partner_id}")
-            after = changed(before)
-            old, new = before.model_dump(mode="json"), after.model_dump(mode="json")
-            fields = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
-            if fields:
-                Ledger.write_partner(conn, after)
-                record(conn, caller, action, f"partner:{partner_id}", {k: old.get(k) for k in fields}, {k: new.get(k) for k in fields})
-        return detail(after)
-
-    def audited(caller: Actor, action: str, partner_id: str, removed: bool = False):
-        """The `audit` a CredentialStore change calls inside its transaction."""
-        def audit(conn, what: dict[str, Any]) -> None:
-            record(conn, caller, action, f"partner:{partner_id}", what if removed else None, None if removed else what)
-        return audit
+        return detail(change_partner(ledger, partner_id, caller, action, changed))
 
     @routes.get("/v1/partners", dependencies=[Depends(readers)], responses=problems(401, 403), summary="Every partner's settings")
     def partners() -> list[Partner]:
@@ -194,7 +182,7 @@ def router(context: ApiContext) -> APIRouter:
     @routes.put("/v1/partners/{partner_id}/password", responses=WITH_BODY, summary="Set the partner's SFTP password (stored as a hash)")
     def password(partner_id: PartnerId, body: Password, caller: Actor = Depends(integration)) -> PartnerDetail:
         partner = existing(partner_id)
-        audit = audited(caller, "partner.password", partner.id)
+        audit = credential_audit(caller, "partner.password", partner.id)
         _credential("password", lambda: credentials.set_password(partner.id, body.password, audit))
         return detail(partner)
 
@@ -202,7 +190,7 @@ def router(context: ApiContext) -> APIRouter:
                  summary="Authorize an OpenSSH public key for the partner's SFTP login")
     def add_key(partner_id: PartnerId, body: PublicKey, caller: Actor = Depends(integration)) -> KeyAdded:
         partner = existing(partner_id)
-        audit = audited(caller, "partner.key.add", partner.id)
+        audit = credential_audit(caller, "partner.key.add", partner.id)
         fingerprint = _credential("key", lambda: credentials.add_key(partner.id, body.key, audit))
         return KeyAdded(partner_id=partner.id, fingerprint=fingerprint)
 
@@ -210,7 +198,7 @@ def router(context: ApiContext) -> APIRouter:
                    responses=CHANGES, summary="Stop accepting a key (its SHA256:... fingerprint)")
     def remove_key(partner_id: PartnerId, fingerprint: Fingerprint, caller: Actor = Depends(integration)) -> Response:
         partner = existing(partner_id)
-        if not credentials.remove_key(partner.id, fingerprint, audited(caller, "partner.key.remove", partner.id, removed=True)):
+        if not credentials.remove_key(partner.id, fingerprint, credential_audit(caller, "partner.key.remove", partner.id, removed=True)):
             raise NotFound(f"{partner.id} has no key {fingerprint}; GET /v1/partners/{partner.id} lists its keys")
         return Response(status_code=204)
 
@@ -218,7 +206,7 @@ def router(context: ApiContext) -> APIRouter:
                  summary="Create or rotate the webhook secret; the answer shows it once")
     def rotate_secret(partner_id: PartnerId, response: Response, caller: Actor = Depends(integration)) -> NewSecret:
         partner = existing(partner_id)
-        secret = credentials.rotate_secret(partner.id, audited(caller, "partner.webhook-secret", partner.id))
+        secret = credentials.rotate_secret(partner.id, credential_audit(caller, "partner.webhook-secret", partner.id))
         response.headers["Cache-Control"] = "no-store"
         return NewSecret(partner_id=partner.id, webhook_secret=secret)
 

@@ -18,9 +18,10 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from hub.api.context import ApiContext, RowId
+from hub.api.context import ApiContext
+from hub.api.params import MAX_ID, Id, ValidText, problems
 from hub.api.security import allow, readers
 from hub.auth import Actor
 from hub.config_text import MAX_TEXT_BYTES
@@ -31,12 +32,9 @@ _CONFIG_BODY = {"requestBody": {"required": True, "content": {
     "application/yaml": {"schema": {"type": "string"}}, "application/json": {"schema": {"type": "object"}}}}}
 _SAMPLE_BODY = {"requestBody": {"required": True, "content": {
     "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}}
-_ERRORS = {s: {"description": d, "content": {"application/problem+json": {}}} for s, d in (
-    (401, "no or unknown token"), (403, "the token's role may not"), (404, "no such key or version"),
-    (409, "conflicts with the versions as they stand"), (413, "body too large"), (422, "not valid: what and where"))}
 
 
-class DryRun(BaseModel):
+class DryRun(ValidText):
     partner: str | None = Field(None, description="only this partner's documents (rulesets; a mapping's partner is fixed)")
     doc_type: str | None = Field(None, description="only documents of this type, e.g. 850")
     received_from: datetime | None = None
@@ -44,8 +42,8 @@ class DryRun(BaseModel):
     limit: int = Field(100, ge=1, le=500)
 
 
-class Rollback(BaseModel):
-    to: int | None = Field(None, ge=1, le=2**31 - 1, description="the version to go back to; default: the one below the active version")
+class Rollback(ValidText):
+    to: int | None = Field(None, ge=1, le=MAX_ID, description="the version to go back to; default: the one below the active version")
 
 
 async def _body(request: Request, limit: int) -> bytes:
@@ -60,7 +58,7 @@ async def _body(request: Request, limit: int) -> bytes:
 
 
 def _routes(context: ApiContext, subject: Subject, plural: str, key_path: str, key_of) -> APIRouter:
-    routes = APIRouter(prefix=f"/v1/{plural}", tags=[plural], responses=_ERRORS)
+    routes = APIRouter(prefix=f"/v1/{plural}", tags=[plural], responses=problems(401, 403, 404, 409, 413, 422))
     base = f"/{key_path}"
     changers = allow("integration")
 
@@ -69,7 +67,7 @@ def _routes(context: ApiContext, subject: Subject, plural: str, key_path: str, k
         return subject.versions(context.hub()).list(key)
 
     @routes.get(base + "/versions/{version}", dependencies=[Depends(readers)], summary=f"one {subject.noun} version with its body")
-    def version(version: RowId, key: dict = Depends(key_of)) -> dict[str, Any]:
+    def version(version: Id, key: dict = Depends(key_of)) -> dict[str, Any]:
         return subject.versions(context.hub()).get(key, version)
 
     @routes.post(base + "/validate", dependencies=[Depends(changers)], openapi_extra=_CONFIG_BODY,
@@ -84,7 +82,7 @@ def _routes(context: ApiContext, subject: Subject, plural: str, key_path: str, k
 
     @routes.post(base + "/versions/{version}/test", dependencies=[Depends(changers)], openapi_extra=_SAMPLE_BODY,
                  summary=f"run a sample file through a {subject.noun} version (nothing is stored or posted)")
-    async def test(request: Request, version: RowId, key: dict = Depends(key_of),
+    async def test(request: Request, version: Id, key: dict = Depends(key_of),
                    partner: str | None = Query(None, description="the sender of the sample (rulesets; a mapping's partner is fixed)")) -> dict[str, Any]:
         raw = await _body(request, context.settings.max_file_bytes)
         if not key.get("partner_id") and not partner:
@@ -93,11 +91,11 @@ def _routes(context: ApiContext, subject: Subject, plural: str, key_path: str, k
 
     @routes.post(base + "/versions/{version}/dry-run", dependencies=[Depends(changers)],
                  summary=f"what a {subject.noun} version would change on stored documents (nothing changes)")
-    def dry(version: RowId, ask: DryRun, key: dict = Depends(key_of)) -> dict[str, Any]:
+    def dry(version: Id, ask: DryRun, key: dict = Depends(key_of)) -> dict[str, Any]:
         return dry_run(context.hub(), subject, key, version, ask.partner, ask.doc_type, ask.received_from, ask.received_to, ask.limit)
 
     @routes.post(base + "/versions/{version}/activate", summary=f"make a {subject.noun} version the one workers use")
-    def activate(version: RowId, key: dict = Depends(key_of), actor: Actor = Depends(changers)) -> dict[str, Any]:
+    def activate(version: Id, key: dict = Depends(key_of), actor: Actor = Depends(changers)) -> dict[str, Any]:
         return subject.versions(context.hub()).activate(key, version, actor)
 
     @routes.post(base + "/rollback", summary=f"re-activate an earlier {subject.noun} version")

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 from hub.config import Settings
 from hub.errors import HubError
+from hub.ledger.tables import OUTBOX_STATUSES
 
-STATUSES = ("pending", "ready", "delivered", "dead")
 # what each status means, for people
 STATUS_WORDS = {
     "pending": "waiting to be delivered",
@@ -25,7 +25,7 @@ def add_commands(sub) -> None:
 
     listing = actions.add_parser("list", help="outbound files, newest first")
     listing.add_argument("--partner", help="only this partner's files")
-    listing.add_argument("--status", choices=STATUSES, help="only files in this status")
+    listing.add_argument("--status", choices=OUTBOX_STATUSES, help="only files in this status")
     listing.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
     listing.add_argument("--json", action="store_true", help="one JSON object per file")
     listing.set_defaults(run=cmd_list)
@@ -179,7 +179,7 @@ def cmd_deliver(args) -> int:
     counts: dict[str, int] = {}
     for result in results:
         counts[result.status] = counts.get(result.status, 0) + 1
-    print(", ".join(f"{counts[s]} {s}" for s in STATUSES if s in counts))
+    print(", ".join(f"{counts[s]} {s}" for s in OUTBOX_STATUSES if s in counts))
     return 1 if counts.get("dead") else 0
 
 

@@ -1,4 +1,5 @@
 """`hub partner ...`: what an integration analyst sets up when onboarding a partner.
+Every change is audited as `cli:<login>` (hub.partner_changes).
 
 SFTP password and keys, the webhook secret, how outbound files reach the partner. `show` says what
 is set and never prints a secret; `secret` prints the new secret once, to hand to the partner.
@@ -13,7 +14,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from hub.cli.operator import shell_actor
 from hub.config import Settings
+from hub.partner_changes import change_partner, credential_audit
 from hub.errors import HubError
 
 
@@ -129,7 +132,7 @@ def cmd_password(args) -> int:
         password = getpass.getpass(f"SFTP password for {partner.id}: ")
         if getpass.getpass("again: ") != password:
             raise HubError("the two passwords differ; nothing was changed")
-    credentials.set_password(partner.id, password)
+    credentials.set_password(partner.id, password, credential_audit(shell_actor(), "partner.password", partner.id))
     print(f"SFTP password set for {partner.id} (user {partner.id})")
     return 0
 
@@ -144,14 +147,14 @@ def cmd_key_add(args) -> int:
     if not lines:
         raise HubError(f"{args.file} has no public key in it")
     for line in lines:
-        print(f"authorized for {partner.id}: {credentials.add_key(partner.id, line)}")
+        print(f"authorized for {partner.id}: {credentials.add_key(partner.id, line, credential_audit(shell_actor(), 'partner.key.add', partner.id))}")
     return 0
 
 
 def cmd_key_remove(args) -> int:
     ledger, credentials = _stores()
     partner = _partner(ledger, args.partner)
-    if not credentials.remove_key(partner.id, args.fingerprint):
+    if not credentials.remove_key(partner.id, args.fingerprint, credential_audit(shell_actor(), "partner.key.remove", partner.id, removed=True)):
         raise HubError(f"{partner.id} has no key {args.fingerprint}; `hub partner show {partner.id}` lists its keys")
     print(f"key {args.fingerprint} of {partner.id} removed")
     return 0
@@ -160,7 +163,7 @@ def cmd_key_remove(args) -> int:
 def cmd_secret(args) -> int:
     ledger, credentials = _stores()
     partner = _partner(ledger, args.partner)
-    secret = credentials.rotate_secret(partner.id)
+    secret = credentials.rotate_secret(partner.id, credential_audit(shell_actor(), "partner.webhook-secret", partner.id))
     print(secret)
     print(f"this is {partner.id}'s new webhook secret; it is shown only now, and the previous one no longer works", file=sys.stderr)
     return 0
@@ -175,8 +178,7 @@ def cmd_delivery(args) -> int:
         delivery = Delivery(method="pickup") if args.pickup else Delivery(method="https", url=args.push, attempts=args.attempts)
     except ValidationError as exc:
         raise HubError("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())) from None
-    updated = partner.model_copy(update={"delivery": delivery})
-    ledger.save_partner(updated)
+    updated = change_partner(ledger, partner.id, shell_actor(), "partner.delivery", lambda p: p.model_copy(update={"delivery": delivery}))
     print(f"{partner.id}: delivery is now {_delivery_text(updated)}")
     return 0
 

@@ -28,6 +28,7 @@ from sqlalchemy import (
 metadata = MetaData()
 
 IN_FLIGHT_STATES = ("received", "parsed", "mapped", "decided")
+OUTBOX_STATUSES = ("pending", "ready", "delivered", "dead")  # of an outbound file (the outbox table)
 SETTLED_STATES = ("posted", "answered", "held", "rejected", "duplicate")
 
 partners = Table(
