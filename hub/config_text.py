@@ -33,9 +33,14 @@ def read_config_text(text: str | bytes, what: str) -> Any:
         _check_events(text, what)
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        raise ConfigurationError(f"{what} is not valid YAML or JSON{where}: {getattr(exc, 'problem', None) or exc}") from None
+        raise ConfigurationError(f"{what} is not valid YAML or JSON{yaml_error(exc)}") from None
+
+
+def yaml_error(exc: yaml.YAMLError) -> str:
+    """Where a YAML error is and what it is: " at line 3 column 7: expected ..."."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+    return f"{where}: {getattr(exc, 'problem', None) or exc}"
 
 
 def _check_events(text: str, what: str) -> None:

@@ -15,11 +15,11 @@ how it is put in place of the active one for a run.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from hub.auth import Actor
 from hub.document_run import DocumentRun
@@ -28,6 +28,7 @@ from hub.live_config import ConfigView
 from hub.mapping.versions import create_mapping_version, mapping_versions, validate_mapping
 from hub.pipeline import Hub
 from hub.rules.engine import parse_ruleset
+from hub.timespan import within
 from hub.rules.versions import create_ruleset_version, ruleset_versions, validate_ruleset
 from hub.versions import Versions
 
@@ -39,7 +40,8 @@ class Subject:
 
     noun = ""
 
-    def versions(self, hub: Hub) -> Versions:
+    def versions(self, engine: Engine) -> Versions:
+        """The version store (needs only the ledger: reading versions builds no pipeline)."""
         raise NotImplementedError
 
     def create(self, hub: Hub, key: dict[str, str], text: str | bytes, actor: Actor) -> int:
@@ -58,19 +60,19 @@ class Subject:
 class Mappings(Subject):
     noun = "mapping"
 
-    def versions(self, hub: Hub) -> Versions:
-        return mapping_versions(hub.ledger.engine)
+    def versions(self, engine: Engine) -> Versions:
+        return mapping_versions(engine)
 
     def create(self, hub, key, text, actor) -> int:
         return create_mapping_version(hub.ledger.engine, hub.settings.mappings_dir, key["partner_id"], key["doc_type"], text, actor)
 
     def validate(self, hub, key, text) -> dict[str, Any]:
-        version = self.versions(hub).next_version(key)
+        version = self.versions(hub.ledger.engine).next_version(key)
         mapping = validate_mapping(hub.settings.mappings_dir, key["partner_id"], key["doc_type"], text, version)
         return {"valid": True, "version": version, "name": mapping.name, "document": mapping.document}
 
     def view(self, hub, key, version) -> ConfigView:
-        body = self.versions(hub).get(key, version)["body"]
+        body = self.versions(hub.ledger.engine).get(key, version)["body"]
         mapping = validate_mapping(hub.settings.mappings_dir, key["partner_id"], key["doc_type"], body, version)
         hub.config.refresh()
         return hub.config.view(mapping=(key["partner_id"], key["doc_type"], mapping))
@@ -79,19 +81,19 @@ class Mappings(Subject):
 class Rulesets(Subject):
     noun = "ruleset"
 
-    def versions(self, hub: Hub) -> Versions:
-        return ruleset_versions(hub.ledger.engine)
+    def versions(self, engine: Engine) -> Versions:
+        return ruleset_versions(engine)
 
     def create(self, hub, key, text, actor) -> int:
         return create_ruleset_version(hub.ledger.engine, key["name"], text, actor)
 
     def validate(self, hub, key, text) -> dict[str, Any]:
-        version = self.versions(hub).next_version(key)
+        version = self.versions(hub.ledger.engine).next_version(key)
         ruleset = validate_ruleset(key["name"], text, version)
         return {"valid": True, "version": version, "rules": list(ruleset.rules), "actions": {r: str(a) for r, a in ruleset.actions.items()}}
 
     def view(self, hub, key, version) -> ConfigView:
-        body = self.versions(hub).get(key, version)["body"]
+        body = self.versions(hub.ledger.engine).get(key, version)["body"]
         hub.config.refresh()
         return hub.config.view(ruleset=parse_ruleset(body, f"ruleset {key['name']}@{version}"))
 
@@ -109,7 +111,7 @@ def test_version(hub: Hub, subject: Subject, key: dict[str, str], version: int, 
 
 
 def dry_run(hub: Hub, subject: Subject, key: dict[str, str], version: int, partner: str | None = None,
-            doc_type: str | None = None, received_from: datetime | None = None, received_to: datetime | None = None,
+            doc_type: str | None = None, received_from: datetime | date | None = None, received_to: datetime | date | None = None,
             limit: int = 100) -> dict[str, Any]:
     """Stored documents run through the active version and through `version`; what would change."""
     d = t.documents.c
@@ -118,18 +120,15 @@ def dry_run(hub: Hub, subject: Subject, key: dict[str, str], version: int, partn
     for column, value in ((d.partner_id, partner), (d.doc_type, doc_type)):
         if value:
             query = query.where(column == value)
-    if received_from:
-        query = query.where(d.created_at >= received_from)
-    if received_to:
-        query = query.where(d.created_at <= received_to)
+    query = query.where(*within(d.created_at, received_from, received_to))
     query = query.where(d.canonical.is_not(None) | (d.state == "rejected"))
     with hub.ledger.engine.connect() as conn:
         stored = conn.execute(query).all()
     hub.config.refresh()
     active, candidate = hub.config.view(), subject.view(hub, key, version)
     results = []
-    for row in stored:
-        now_, then = outcome(hub.rehearse_document(row.id, active)), outcome(hub.rehearse_document(row.id, candidate))
+    for row, (before, after) in zip(stored, hub.rehearse_documents([row.id for row in stored], [active, candidate])):
+        now_, then = outcome(before), outcome(after)
         results.append({"document_id": row.id, "partner_id": row.partner_id, "doc_type": row.doc_type, "reference": row.reference,
                         "stored_state": row.state, "active": _without_fields(now_), "candidate": _without_fields(then),
                         "changes": changes(now_, then)})

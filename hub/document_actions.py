@@ -31,6 +31,7 @@ from hub.errors import Conflict, NotFound
 from hub.ledger import tables as t
 from hub.ledger.store import now
 from hub.pipeline import Hub, RerunPlan
+from hub.timespan import utc
 
 REPROCESSABLE = ("held", "rejected")
 
@@ -125,14 +126,10 @@ def exceptions(engine: Engine, queue: str | None = None, status: str | None = "o
 
 
 def _with_age(row: dict[str, Any], stamp) -> dict[str, Any]:
-    created, due = _aware(row["created_at"]), _aware(row["due_at"])
+    created, due = utc(row["created_at"]), utc(row["due_at"])
     row["age_hours"] = round((stamp - created).total_seconds() / 3600, 2)
     row["overdue"] = row["status"] == "open" and due < stamp
     return row
-
-
-def _aware(value):
-    return value if value.tzinfo else value.replace(tzinfo=now().tzinfo)  # SQLite gives naive UTC
 
 
 def _exception(engine: Engine, exception_id: int) -> dict[str, Any]:
@@ -178,11 +175,15 @@ def _audited(actor: Actor, action: str, target: str, state_before: str, note: st
     return record
 
 
-def documents_in(engine: Engine, partner: str | None, state: str) -> list[int]:
-    """The ids of a partner's (or everyone's) documents in `state`, oldest first."""
-    d = t.documents.c
-    query = select(d.id).where(d.state == state).order_by(d.id)
-    if partner:
-        query = query.where(d.partner_id == partner)
-    with engine.connect() as conn:
-        return list(conn.execute(query).scalars())
+def chosen_documents(engine: Engine, ids: list[int], partner: str | None = None, state: str | None = None) -> list[int]:
+    """`ids`, then (given a partner or a state) every such document of the partner (or everyone's)
+    in `state` (default rejected), oldest first; each once."""
+    chosen = list(ids)
+    if partner or state:
+        d = t.documents.c
+        query = select(d.id).where(d.state == (state or "rejected")).order_by(d.id)
+        if partner:
+            query = query.where(d.partner_id == partner)
+        with engine.connect() as conn:
+            chosen += conn.execute(query).scalars()
+    return list(dict.fromkeys(chosen))

@@ -81,6 +81,7 @@ class Rerun:
     action: str  # reprocess, release, override_price ...
     by: str
     resolution: str
+    overrides: dict[str, Any] | None = None  # what people decided on it, kept for every later run
 
 
 # a rerun starts from these columns cleared: what the new run does not set is no longer true
@@ -100,7 +101,7 @@ class DocumentRun:
             self.document_id: int | None = None
         else:
             self.state = rerun.document.state
-            self.values = {**_RERUN_CLEARS, "overrides": rerun.document.overrides}
+            self.values = {**_RERUN_CLEARS, "overrides": rerun.overrides}
             self.transitions = []
             self.document_id = rerun.document.id
         self.holds: list[Hold] = []
@@ -112,9 +113,7 @@ class DocumentRun:
 
     def again(self) -> DocumentRun:
         """A clean start of the same run (after it failed half-way)."""
-        fresh = DocumentRun(self.row, self.parsed, self.partner, self.rerun)
-        fresh.values["overrides"] = self.values.get("overrides")
-        return fresh
+        return DocumentRun(self.row, self.parsed, self.partner, self.rerun)
 
     @property
     def source_document(self) -> str:
@@ -160,34 +159,28 @@ class DocumentRun:
 
     def finish(self, conn: Connection, batch: LedgerBatch) -> None:
         """Insert the settled document (or update it, on a rerun) and queue its other rows in the batch."""
-        if self.rerun is not None:
-            return self._finish_rerun(conn, batch)
-        self.document_id = Ledger.add_document(
-            conn,
-            interchange_id=self.row.id,
-            position=self.parsed.index,
-            partner_id=self.partner.id,
-            doc_type=self.parsed.doc_type,
-            group_control=self.parsed.control.get("group_control"),
-            set_control=self.parsed.control.get("set_control"),
-            state=self.state,
-            **self.values,
-        )
+        if self.rerun is None:
+            self.document_id = Ledger.add_document(
+                conn,
+                interchange_id=self.row.id,
+                position=self.parsed.index,
+                partner_id=self.partner.id,
+                doc_type=self.parsed.doc_type,
+                group_control=self.parsed.control.get("group_control"),
+                set_control=self.parsed.control.get("set_control"),
+                state=self.state,
+                **self.values,
+            )
+            new_holds = self.holds
+        else:
+            Ledger.update_document(conn, self.document_id, state=self.state, **self.values)
+            rerun = self.rerun
+            raised = Ledger.settle_exceptions(conn, self.document_id, {h.code: h.message for h in self.holds},
+                                              rerun.resolution, rerun.action, rerun.by)
+            new_holds = [h for h in self.holds if h.code in raised]
         ids = {"interchange_id": self.row.id, "document_id": self.document_id}
         batch.events += [{**ids, **t} for t in self.transitions]
-        batch.exceptions += [{"document_id": self.document_id, "code": h.code, "queue": h.queue, "message": h.message} for h in self.holds]
-        batch.postings += [{"document_id": self.document_id, **p} for p in self.posting_rows]
-        batch.send(self.outbound, self.row.id, self.document_id)
-
-    def _finish_rerun(self, conn: Connection, batch: LedgerBatch) -> None:
-        Ledger.update_document(conn, self.document_id, state=self.state, **self.values)
-        ids = {"interchange_id": self.row.id, "document_id": self.document_id}
-        batch.events += [{**ids, **t} for t in self.transitions]
-        rerun = self.rerun
-        raised = Ledger.settle_exceptions(conn, self.document_id, {h.code: h.message for h in self.holds},
-                                          rerun.resolution, rerun.action, rerun.by)
-        batch.exceptions += [{"document_id": self.document_id, "code": h.code, "queue": h.queue, "message": h.message}
-                             for h in self.holds if h.code in raised]
+        batch.exceptions += [{"document_id": self.document_id, "code": h.code, "queue": h.queue, "message": h.message} for h in new_holds]
         batch.postings += [{"document_id": self.document_id, **p} for p in self.posting_rows]
         batch.send(self.outbound, self.row.id, self.document_id)
 

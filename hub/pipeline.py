@@ -13,7 +13,7 @@ anything unexpected becomes an exception in queue `internal` on that document al
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -83,7 +83,7 @@ class RerunPlan:
     record: Callable[[Connection, DocumentRun], None] | None = None  # the audit row, in the rerun's transaction
 
     def rerun(self, document) -> Rerun:
-        return Rerun(document, self.action, self.by, self.resolution)
+        return Rerun(document, self.action, self.by, self.resolution, self.overrides)
 
 
 class _NoNumbers:
@@ -320,9 +320,10 @@ class Hub:
             if document is None:
                 raise NotFound(f"no document {document_id}")
             how = plan(document)
-            conditions = Conditions(self.config.view(), self.erp, True, how.waived, how.price_overrides)
-            run, result, partners = self._again(conn, document, how.rerun(document), conditions.config)
-            run.values["overrides"] = how.overrides
+            conditions = Conditions(self.config.view(), self.erp, reconsider=True, waived=how.waived, price_overrides=how.price_overrides)
+            partners = self.ledger.partner_directory()
+            row = Ledger.interchange_row(conn, document.interchange_id)
+            run, result = self._again(row, document, how.rerun(document), conditions.config, partners)
             if how.cancel:
                 self._cancel(run, partners, _Counters(conn))
             else:
@@ -335,10 +336,8 @@ class Hub:
         self.deliver_outbox()
         return run.report()
 
-    def _again(self, conn: Connection, document, rerun: Rerun | None, config: ConfigView) -> tuple[DocumentRun, ReadResult, PartnerDirectory]:
-        """A new run of a stored document: its file read again, the document found at its position."""
-        row = Ledger.interchange_row(conn, document.interchange_id)
-        partners = self.ledger.partner_directory()
+    def _again(self, row, document, rerun: Rerun, config: ConfigView, partners: PartnerDirectory) -> tuple[DocumentRun, ReadResult]:
+        """A new run of a stored document: its file (`row`) read again, the document found at its position."""
         partner = partners.get(document.partner_id)
         if partner is None:
             raise Conflict(f"document {document.id} is from {document.partner_id}, which is no longer a partner")
@@ -350,7 +349,7 @@ class Hub:
         parsed = next((d for d in result.documents if d.index == document.position), None)
         if parsed is None:
             raise Conflict(f"the file of document {document.id} no longer yields a document at position {document.position}")
-        return DocumentRun(row, parsed, partner, rerun), result, partners
+        return DocumentRun(row, parsed, partner, rerun), result
 
     def _cancel(self, run: DocumentRun, partners: PartnerDirectory, counters: _Counters) -> None:
         """Reject a held document for good: its ERP records cancelled, the partner told where it expects it (an 855 RJ)."""
@@ -366,16 +365,21 @@ class Hub:
 
     # -- rehearsals: a run whose ERP postings roll back and whose ledger rows are never written ---------
 
-    def rehearse_document(self, document_id: int, config: ConfigView) -> DocumentRun:
-        """What a stored document would come to now under `config` (nothing written anywhere)."""
-        with self.ledger.engine.connect() as conn:
-            document = conn.execute(select(t.documents).where(t.documents.c.id == document_id)).first()
-            if document is None:
-                raise NotFound(f"no document {document_id}")
-            rerun = Rerun(document, "rehearsal", "rehearsal", "")
-            run, result, partners = self._again(conn, document, rerun, config)
-        conditions = Conditions(config, self.erp.rehearsal(), reconsider=True)
-        return self._process_document(run, result, partners, self.erp.reference_data(), _NoNumbers(), conditions)
+    def rehearse_documents(self, document_ids: list[int], configs: list[ConfigView]) -> Iterator[list[DocumentRun]]:
+        """For each stored document, what it would come to now under each of `configs` (nothing
+        written anywhere). Partners and the ERP's reference data are read once for all of them."""
+        partners, ref, rehearsal = self.ledger.partner_directory(), self.erp.reference_data(), self.erp.rehearsal()
+        for document_id in document_ids:
+            with self.ledger.engine.connect() as conn:
+                document = conn.execute(select(t.documents).where(t.documents.c.id == document_id)).first()
+                if document is None:
+                    raise NotFound(f"no document {document_id}")
+                row = Ledger.interchange_row(conn, document.interchange_id)
+            runs = []
+            for config in configs:
+                run, result = self._again(row, document, Rerun(document, "rehearsal", "rehearsal", "", document.overrides), config, partners)
+                runs.append(self._process_document(run, result, partners, ref, _NoNumbers(), Conditions(config, rehearsal, reconsider=True)))
+            yield runs
 
     def rehearse_file(self, raw: bytes, partner_id: str, config: ConfigView) -> list[DocumentRun]:
         """What a sample file would come to under `config` (nothing written anywhere)."""

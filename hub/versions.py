@@ -97,7 +97,7 @@ class Versions:
             version: int | None = None) -> int:
         """Store a validated version (numbered next unless `version` is given); audited when a person made it."""
         if version is None:
-            version = (conn.execute(select(func.max(self._c.version)).where(*self._where(key))).scalar() or 0) + 1
+            version = self._next_version(conn, key)
         conn.execute(insert(self.kind.table).values(**key, version=version, body=body, sha256=sha256, active=active,
                                                     created_at=now(), created_by=actor.name if actor else None))
         if actor is not None:
@@ -107,7 +107,10 @@ class Versions:
 
     def next_version(self, key: dict[str, str]) -> int:
         with self.engine.connect() as conn:
-            return (conn.execute(select(func.max(self._c.version)).where(*self._where(key))).scalar() or 0) + 1
+            return self._next_version(conn, key)
+
+    def _next_version(self, conn: Connection, key: dict[str, str]) -> int:
+        return (conn.execute(select(func.max(self._c.version)).where(*self._where(key))).scalar() or 0) + 1
 
     def activate(self, key: dict[str, str], version: int, actor: Actor | None, action: str = "activate") -> dict[str, Any]:
         """Make `version` the active one; returns {"before": old active version or None, "after": version}."""

@@ -24,12 +24,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from hub.api import ApiContext, problem
+from hub.api.params import read_body
 from hub.auth import actor_for
+from hub.errors import TooLarge
 from hub.ledger.store import AlreadyClaimed, Ledger
 from hub.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature_matches
 
 MAX_WAIT_SECONDS = 30
-DRAIN_FACTOR = 4  # an oversized body is read and dropped up to this many times the limit, so the client hears 413
 MAX_KEY_LENGTH = 200
 # Content-Type -> the reader that takes it; types that say nothing (text/plain, octet-stream) are sniffed
 CONTENT_TYPES = {
@@ -64,7 +65,10 @@ def webhook_router(context: ApiContext) -> APIRouter:
                       wait: float = Query(0, ge=0, le=MAX_WAIT_SECONDS, description="seconds to wait for the file to be processed")):
         try:
             partner = await asyncio.to_thread(_partner, context.ledger, partner_id)
-            body = await _read_body(request, settings.max_file_bytes)
+            try:
+                body = await read_body(request, settings.max_file_bytes, "split the file or send it by SFTP")
+            except TooLarge as too_big:
+                raise _Refused(413, str(too_big)) from None
             signed_by = await asyncio.to_thread(_check_sender, context, partner_id, request.headers, body)
             _check_content(context, partner, request.headers.get("content-type"), body)
             key = _idempotency_key(request.headers.get("idempotency-key"))
@@ -85,27 +89,6 @@ def _partner(ledger: Ledger, partner_id: str):
     if not partner.enabled:
         raise _Refused(403, f"partner {partner_id} is disabled; nothing is taken in from it")
     return partner
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The body, counted as it arrives; over `limit`, 413 (after reading a bounded excess, so the
-    sender is still listening when we answer)."""
-    declared = request.headers.get("content-length")
-    if declared is not None and not declared.isdigit():
-        raise _Refused(400, f"Content-Length {declared!r} is not a number")
-    too_big = _Refused(413, f"the body is over the limit of {limit:,} bytes; split the file or send it by SFTP")
-    if declared is not None and int(declared) > limit * DRAIN_FACTOR:
-        raise too_big
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit * DRAIN_FACTOR:
-            break
-        if size <= limit:
-            chunks.append(chunk)
-    if size > limit:
-        raise too_big
-    return b"".join(chunks)
 
 
 def _check_sender(context: ApiContext, partner_id: str, headers, body: bytes) -> str | None:

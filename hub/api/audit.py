@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from hub.api.context import ApiContext
-from hub.api.params import WORDS, Moment, Utc, problems, utc
+from hub.api.params import WORDS, Moment, Utc, problems
+from hub.timespan import utc
 from hub.api.security import allow
 from hub.audit import entries
 

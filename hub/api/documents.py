@@ -3,7 +3,6 @@ timeline, and its parts (the raw file, the canonical document, the decision trac
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any, Literal
 
@@ -12,7 +11,8 @@ from fastapi.responses import Response
 from sqlalchemy import Connection, select
 
 from hub.api.context import ApiContext
-from hub.api.params import MAX_ID, WORDS, Id, Moment, PartnerQuery, attachment, problems, utc
+from hub.api.params import MAX_ID, WORDS, Id, Moment, PartnerQuery, attachment, problems
+from hub.timespan import within
 from hub.api.security import allow, readers
 from hub.auth import STAFF, Actor
 from hub.ledger import tables as t
@@ -45,11 +45,7 @@ def router(context: ApiContext) -> APIRouter:
         for column, wanted in ((d.partner_id, partner), (d.state, state), (d.doc_type, doc_type), (d.reference, reference)):
             if wanted:
                 query = query.where(column == wanted)
-        if received_from is not None:
-            query = query.where(d.created_at >= utc(received_from))
-        if received_to is not None:
-            until = utc(received_to, end=True)
-            query = query.where(d.created_at <= until if isinstance(received_to, datetime) else d.created_at < until)
+        query = query.where(*within(d.created_at, received_from, received_to))
         with engine.connect() as conn:
             rows = conn.execute(query.order_by(d.id.desc()).limit(limit).offset(offset)).all()
         return [dict(r._mapping) for r in rows]

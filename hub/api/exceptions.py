@@ -52,10 +52,8 @@ def router(context: ApiContext) -> APIRouter:
 
     @routes.post("/v1/documents/reprocess", tags=["documents"], summary="run held or rejected documents again")
     def reprocess(ask: Reprocess, actor: Actor = Depends(operations)) -> dict[str, Any]:
-        ids = list(ask.document_ids)
-        if ask.partner or ask.state:
-            ids += document_actions.documents_in(context.engine, ask.partner, ask.state or "rejected")
-        results = document_actions.reprocess(context.hub(), list(dict.fromkeys(ids)), actor)
+        ids = document_actions.chosen_documents(context.engine, ask.document_ids, ask.partner, ask.state)
+        results = document_actions.reprocess(context.hub(), ids, actor)
         return {"documents": len(results), "results": results}
 
     return routes

@@ -1,16 +1,21 @@
 """The request types every area checks the same way (ids, partner ids, one-line words, dates,
-bodies of valid Unicode) and the error answers routes list for OpenAPI (`problems`)."""
+bodies of valid Unicode, raw bodies within a size) and the error answers routes list for OpenAPI
+(`problems`)."""
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import Path, Query
+from fastapi import HTTPException, Path, Query, Request
 from pydantic import AfterValidator, BaseModel, BeforeValidator, model_validator
 
+from hub.errors import TooLarge
+from hub.timespan import utc
+
+DRAIN_FACTOR = 4  # an oversized body is read and dropped up to this many times the limit
 MAX_ID = 2**31 - 1  # ledger ids are 32-bit integers
 PARTNER_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"  # also a folder and an SFTP user name: no slashes, no dots first
 WORDS = r"^[^\x00-\x1f\x7f]*$"  # one line of text, no control characters
@@ -74,23 +79,32 @@ def _day_or_moment(value: Any) -> Any:
 
 
 Moment = Annotated[datetime | date, BeforeValidator(_day_or_moment)]
-Utc = Annotated[datetime, AfterValidator(lambda m: m if m.tzinfo else m.replace(tzinfo=UTC))]  # the ledger's times are UTC
-
-
-def utc(moment: datetime | date, end: bool = False) -> datetime:
-    """A query bound as an aware UTC moment: a day starts at its midnight, or with `end` ends at the
-    next one (exclusive); a moment without a zone is UTC. Bounds past what datetimes hold are
-    held at the first or last moment."""
-    try:
-        if not isinstance(moment, datetime):
-            start = datetime.combine(moment, time.min, UTC)
-            return start + timedelta(days=1) if end else start
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    except OverflowError:
-        return (datetime.max if moment.year > 1 else datetime.min).replace(tzinfo=UTC)
+Utc = Annotated[datetime, AfterValidator(utc)]  # the ledger's times are UTC (SQLite gives them without a zone)
 
 
 def attachment(filename: str) -> str:
     """A Content-Disposition header for `filename` (any characters; a plain-ASCII fallback first)."""
     plain = "".join(c if " " <= c <= "~" and c not in '"\\' else "_" for c in filename)
     return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+async def read_body(request: Request, limit: int, advice: str = "") -> bytes:
+    """A raw body, counted as it arrives. Over `limit` it is TooLarge (413), after reading a
+    bounded excess (DRAIN_FACTOR times the limit) so the sender is still listening for the answer;
+    a body announced past that is refused before it is sent."""
+    declared = request.headers.get("content-length")
+    if declared is not None and not declared.isdigit():
+        raise HTTPException(400, f"Content-Length {declared!r} is not a number")
+    too_big = TooLarge(f"the body is over the limit of {limit:,} bytes" + (f"; {advice}" if advice else ""))
+    if declared is not None and int(declared) > limit * DRAIN_FACTOR:
+        raise too_big
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit * DRAIN_FACTOR:
+            break
+        if size <= limit:
+            chunks.append(chunk)
+    if size > limit:
+        raise too_big
+    return b"".join(chunks)

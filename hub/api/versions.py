@@ -14,19 +14,18 @@ JSON document itself; a sample file is sent as it is (X12, CSV, JSON, XML).
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import Field
 
 from hub.api.context import ApiContext
-from hub.api.params import MAX_ID, Id, ValidText, problems
+from hub.api.params import MAX_ID, Id, Moment, ValidText, problems, read_body
 from hub.api.security import allow, readers
 from hub.auth import Actor
 from hub.config_text import MAX_TEXT_BYTES
 from hub.config_versions import MAPPING, RULESET, Subject, dry_run, test_version
-from hub.errors import InputError, TooLarge
+from hub.errors import InputError
 
 _CONFIG_BODY = {"requestBody": {"required": True, "content": {
     "application/yaml": {"schema": {"type": "string"}}, "application/json": {"schema": {"type": "object"}}}}}
@@ -37,24 +36,13 @@ _SAMPLE_BODY = {"requestBody": {"required": True, "content": {
 class DryRun(ValidText):
     partner: str | None = Field(None, description="only this partner's documents (rulesets; a mapping's partner is fixed)")
     doc_type: str | None = Field(None, description="only documents of this type, e.g. 850")
-    received_from: datetime | None = None
-    received_to: datetime | None = None
+    received_from: Moment | None = Field(None, description="received at or after (a date: from its start; a datetime, UTC unless it says)")
+    received_to: Moment | None = Field(None, description="received at or before (a date: to its end)")
     limit: int = Field(100, ge=1, le=500)
 
 
 class Rollback(ValidText):
     to: int | None = Field(None, ge=1, le=MAX_ID, description="the version to go back to; default: the one below the active version")
-
-
-async def _body(request: Request, limit: int) -> bytes:
-    """The raw body, refused (413) past `limit` without holding more than that."""
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge(f"the body is over {limit:,} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _routes(context: ApiContext, subject: Subject, plural: str, key_path: str, key_of) -> APIRouter:
@@ -64,27 +52,27 @@ def _routes(context: ApiContext, subject: Subject, plural: str, key_path: str, k
 
     @routes.get(base + "/versions", dependencies=[Depends(readers)], summary=f"versions of a {subject.noun}")
     def versions(key: dict = Depends(key_of)) -> list[dict[str, Any]]:
-        return subject.versions(context.hub()).list(key)
+        return subject.versions(context.engine).list(key)
 
     @routes.get(base + "/versions/{version}", dependencies=[Depends(readers)], summary=f"one {subject.noun} version with its body")
     def version(version: Id, key: dict = Depends(key_of)) -> dict[str, Any]:
-        return subject.versions(context.hub()).get(key, version)
+        return subject.versions(context.engine).get(key, version)
 
     @routes.post(base + "/validate", dependencies=[Depends(changers)], openapi_extra=_CONFIG_BODY,
                  summary=f"check a {subject.noun} without storing it")
     async def validate(request: Request, key: dict = Depends(key_of)) -> dict[str, Any]:
-        return subject.validate(context.hub(), key, await _body(request, MAX_TEXT_BYTES))
+        return subject.validate(context.hub(), key, await read_body(request, MAX_TEXT_BYTES))
 
     @routes.post(base + "/versions", status_code=201, openapi_extra=_CONFIG_BODY, summary=f"store a new {subject.noun} version (inactive)")
     async def create(request: Request, key: dict = Depends(key_of), actor: Actor = Depends(changers)) -> dict[str, Any]:
-        number = subject.create(context.hub(), key, await _body(request, MAX_TEXT_BYTES), actor)
+        number = subject.create(context.hub(), key, await read_body(request, MAX_TEXT_BYTES), actor)
         return {"version": number, "active": False}
 
     @routes.post(base + "/versions/{version}/test", dependencies=[Depends(changers)], openapi_extra=_SAMPLE_BODY,
                  summary=f"run a sample file through a {subject.noun} version (nothing is stored or posted)")
     async def test(request: Request, version: Id, key: dict = Depends(key_of),
                    partner: str | None = Query(None, description="the sender of the sample (rulesets; a mapping's partner is fixed)")) -> dict[str, Any]:
-        raw = await _body(request, context.settings.max_file_bytes)
+        raw = await read_body(request, context.settings.max_file_bytes)
         if not key.get("partner_id") and not partner:
             raise InputError("say which partner sent the sample: ?partner=P-...")
         return test_version(context.hub(), subject, key, version, raw, partner)
@@ -96,15 +84,15 @@ def _routes(context: ApiContext, subject: Subject, plural: str, key_path: str, k
 
     @routes.post(base + "/versions/{version}/activate", summary=f"make a {subject.noun} version the one workers use")
     def activate(version: Id, key: dict = Depends(key_of), actor: Actor = Depends(changers)) -> dict[str, Any]:
-        return subject.versions(context.hub()).activate(key, version, actor)
+        return subject.versions(context.engine).activate(key, version, actor)
 
     @routes.post(base + "/rollback", summary=f"re-activate an earlier {subject.noun} version")
     def rollback(ask: Rollback, key: dict = Depends(key_of), actor: Actor = Depends(changers)) -> dict[str, Any]:
-        return subject.versions(context.hub()).rollback(key, actor, ask.to)
+        return subject.versions(context.engine).rollback(key, actor, ask.to)
 
     @routes.get("", dependencies=[Depends(readers)], summary=f"every {subject.noun} with versions, and its active version")
     def keys() -> list[dict[str, Any]]:
-        return subject.versions(context.hub()).keys()
+        return subject.versions(context.engine).keys()
 
     return routes
 

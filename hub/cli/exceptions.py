@@ -93,14 +93,12 @@ def cmd_resolve(args) -> int:
 
 def cmd_reprocess(args) -> int:
     from hub.db import make_engine
-    from hub.document_actions import documents_in, reprocess
+    from hub.document_actions import chosen_documents, reprocess
 
-    ids = list(args.documents)
-    if args.partner or args.state:
-        ids += documents_in(make_engine(Settings().ledger_url), args.partner, args.state or "rejected")
+    ids = chosen_documents(make_engine(Settings().ledger_url), args.documents, args.partner, args.state)
     if not ids:
         raise HubError("name documents by id, or choose them with --partner/--state")
-    for result in reprocess(make_hub(), list(dict.fromkeys(ids)), shell_actor()):
+    for result in reprocess(make_hub(), ids, shell_actor()):
         if args.json:
             print(json.dumps(result, default=str))
         elif "error" in result:

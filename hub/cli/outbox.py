@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 
 from hub.config import Settings
 from hub.errors import HubError
 from hub.ledger.tables import OUTBOX_STATUSES
+from hub.timespan import utc
 
 # what each status means, for people
 STATUS_WORDS = {
@@ -125,17 +126,12 @@ def _attempt_dict(a) -> dict:
             "error": a.error, "duration_ms": round(a.duration_ms, 1), "at": _iso(a.at)}
 
 
-def _utc(moment: datetime) -> datetime:
-    """Ledger times are UTC; SQLite gives them back without a zone."""
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _when(moment: datetime | None) -> str:
-    return _utc(moment).strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
+    return utc(moment).strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return _utc(moment).isoformat() if moment else None
+    return utc(moment).isoformat() if moment else None
 
 
 # -- redeliver, deliver -----------------------------------------------------------------------------

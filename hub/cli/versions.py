@@ -9,6 +9,7 @@ from pathlib import Path
 
 from hub.cli.files import make_hub
 from hub.cli.operator import shell_actor
+from hub.config import Settings
 from hub.config_versions import MAPPING, RULESET, Subject, dry_run, test_version
 
 
@@ -32,8 +33,8 @@ def _add(sub, command: str, subject: Subject, key_names: tuple[str, ...], helpte
         action.set_defaults(run=lambda args: run(subject, _key(args, key_names), args))
         return action
 
-    verbs.add_parser("list", help=f"every {subject.noun} with versions").set_defaults(run=lambda args: _print(make_hub_versions(subject).keys()))
-    verb("versions", f"the versions of a {subject.noun}", lambda s, k, a: _print(make_hub_versions(s).list(k)))
+    verbs.add_parser("list", help=f"every {subject.noun} with versions").set_defaults(run=lambda args: _print(versions_of(subject).keys()))
+    verb("versions", f"the versions of a {subject.noun}", lambda s, k, a: _print(versions_of(s).list(k)))
     verb("show", "one version with its body", cmd_show, version=True)
     verb("validate", "check a file without storing it", lambda s, k, a: _print(s.validate(make_hub(), k, _read(a.file))), body=True)
     verb("create", "store a file as a new version (not active yet)", cmd_create, body=True)
@@ -50,12 +51,14 @@ def _add(sub, command: str, subject: Subject, key_names: tuple[str, ...], helpte
     rollback.add_argument("--to", type=int)
 
 
-def make_hub_versions(subject: Subject):
-    return subject.versions(make_hub())
+def versions_of(subject: Subject):
+    from hub.db import make_engine
+
+    return subject.versions(make_engine(Settings().ledger_url))
 
 
 def cmd_show(subject, key, args) -> int:
-    found = make_hub_versions(subject).get(key, args.version)
+    found = versions_of(subject).get(key, args.version)
     body = found.pop("body")
     _print(found)
     print(body if isinstance(body, str) else json.dumps(body, indent=2))
@@ -83,13 +86,13 @@ def cmd_dry_run(subject, key, args) -> int:
 
 
 def cmd_activate(subject, key, args) -> int:
-    change = make_hub_versions(subject).activate(key, args.version, shell_actor())
+    change = versions_of(subject).activate(key, args.version, shell_actor())
     print(f"version {change['after']} is active (was {change['before']})")
     return 0
 
 
 def cmd_rollback(subject, key, args) -> int:
-    change = make_hub_versions(subject).rollback(key, shell_actor(), args.to)
+    change = versions_of(subject).rollback(key, shell_actor(), args.to)
     print(f"rolled back to version {change['after']} (was {change['before']})")
     return 0
 

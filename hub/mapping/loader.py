@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from hub.config_text import read_config_text
+from hub.config_text import read_config_text, yaml_error
 from hub.errors import ConfigurationError
 from hub.mapping.engine import Mapping, compile_mapping
 
@@ -113,9 +113,7 @@ def _read(path: Path) -> dict[str, Any]:
     try:
         spec = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        raise ConfigurationError(f"mapping {path} is not valid YAML{where}: {getattr(exc, 'problem', exc)}") from exc
+        raise ConfigurationError(f"mapping {path} is not valid YAML{yaml_error(exc)}") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigurationError(f"mapping {path} cannot be read: {exc}") from exc
     if not isinstance(spec, dict):

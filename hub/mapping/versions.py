@@ -49,8 +49,10 @@ def create_mapping_version(engine: Engine, mappings_dir: Path, partner_id: str, 
     text = text.decode("utf-8") if isinstance(text, bytes) else text
     versions = mapping_versions(engine)
     key = {"partner_id": partner_id, "doc_type": doc_type}
-    baseline = mapping_file_text(mappings_dir, partner_id, doc_type) if versions.next_version(key) == 1 else None
-    version = versions.next_version(key) + (1 if baseline is not None else 0)
+    version = versions.next_version(key)
+    baseline = mapping_file_text(mappings_dir, partner_id, doc_type) if version == 1 else None
+    if baseline is not None:
+        version = 2  # the file is version 1
     validate_mapping(mappings_dir, partner_id, doc_type, text, version)
     try:
         with writer(engine).begin() as conn:
