@@ -6,6 +6,7 @@ Each module here adds its own subcommands (`add_commands`); `main` only assemble
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from hub.cli import documents, exceptions, files, outbox, partners, serve, setup, tokens, versions
@@ -21,6 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     except HubError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (`hub ... | head`): stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def parser() -> argparse.ArgumentParser:
