@@ -2,7 +2,8 @@
 
 They know nothing of X12, CSV or cXML. Money and prices are `Decimal`; quantities are whole
 numbers in the unit the partner sent (`uom`); conversion to the base unit is a decision, made by
-the rules, not by the mapping.
+the rules, not by the mapping. `units` is what a document carries, summed as sent (in whatever
+units its lines are in): the figure finance reconciles with the ledger's `documents.quantity`.
 """
 
 from __future__ import annotations
@@ -87,6 +88,11 @@ class PurchaseOrder(_Model):
         """The number people look it up by."""
         return self.po_number
 
+    @property
+    def units(self) -> int:
+        """Ordered, over every line."""
+        return sum(line.quantity for line in self.lines)
+
 
 class ShipNoticeItem(_Model):
     line_no: int | None = None
@@ -118,6 +124,11 @@ class ShipNotice(_Model):
     @property
     def reference(self) -> str:
         return self.shipment_id
+
+    @property
+    def units(self) -> int:
+        """Shipped, over every item of every order."""
+        return sum(item.quantity for order in self.orders for item in order.items)
 
 
 class InvoiceLine(_Model):
@@ -174,11 +185,59 @@ class Invoice(_Model):
     def reference(self) -> str:
         return self.invoice_number
 
+    @property
+    def units(self) -> int:
+        """Invoiced, over every line."""
+        return sum(line.quantity for line in self.lines)
 
-CanonicalDocument = PurchaseOrder | ShipNotice | Invoice
+
+# the words for an acknowledgment code (AK901, AK501 / IK501), as the outbox records them; every
+# other code rejects (R; M, W, X: rejected for the message's authentication or content)
+ACKNOWLEDGMENT_OUTCOMES = {"A": "accepted", "E": "accepted-with-errors", "P": "partially-accepted"}
+REJECTED = "rejected"
+
+
+class _Answer(_Model):
+    status: str  # an acknowledgment code
+
+    @property
+    def outcome(self) -> str:
+        """The code in words: accepted, accepted-with-errors, partially-accepted or rejected."""
+        return ACKNOWLEDGMENT_OUTCOMES.get(self.status, REJECTED)
+
+
+class AcknowledgedSet(_Answer):
+    set_id: str  # AK201: 855, 856, 810 ...
+    set_control: str  # AK202: our ST02
+    status: Literal["A", "E", "M", "R", "W", "X"]  # AK501 / IK501
+
+
+class FunctionalAcknowledgment(_Answer):
+    """A partner's functional acknowledgment (X12 997, 999) of one functional group we sent: the
+    group (AK1), how it was taken (AK9) and, when the partner lists them, its sets (AK2 .. AK5/IK5)."""
+
+    doc_type: Literal["functional_ack"] = "functional_ack"
+    functional_id: str | None = None  # AK101: PR for an 855, SH for an 856, IN for an 810
+    group_control: str  # AK102: our GS06
+    status: Literal["A", "E", "M", "P", "R", "W", "X"]  # AK901
+    sets: list[AcknowledgedSet] = Field(default_factory=list)
+    source: Source
+
+    @property
+    def reference(self) -> str:
+        return self.group_control
+
+    @property
+    def units(self) -> None:
+        """It carries no goods."""
+        return None
+
+
+CanonicalDocument = PurchaseOrder | ShipNotice | Invoice | FunctionalAcknowledgment
 
 DOCUMENT_MODELS: dict[str, type[_Model]] = {
     "purchase_order": PurchaseOrder,
     "ship_notice": ShipNotice,
     "invoice": Invoice,
+    "functional_ack": FunctionalAcknowledgment,
 }

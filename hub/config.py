@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     delivery_backoff_seconds: float = Field(2.0, description="First wait between push attempts; doubles each time")
     delivery_backoff_max_seconds: float = Field(300.0, description="Longest wait between push attempts")
     delivery_timeout_seconds: float = Field(30.0, description="How long one push may take")
+    ack_due_hours: float = Field(24, description="Hours a partner has to acknowledge (997/999) a document we sent before it counts as overdue")
     worker_poll_seconds: float = Field(1.0, description="How often an idle worker looks for received files")
     queue_sla_hours: dict[str, float] = Field(default_factory=lambda: dict(QUEUE_SLA_HOURS), description="Hours to resolve an exception, by queue")
     queue_priority: dict[str, int] = Field(default_factory=lambda: dict(QUEUE_PRIORITY), description="Priority of an exception (1 first), by queue")

@@ -1,20 +1,22 @@
 """One document's way through the pipeline, kept in memory and written to the ledger once.
 
 A document's row is inserted when it settles, with its final state and values; its transitions
-(one event each, with the time each happened), exceptions, posting attempts and outbound files
-go into a `LedgerBatch` that the pipeline writes with one statement per table. Nothing of a
-document reaches the ledger before it settles, so a document that fails half-way leaves nothing
-behind to clean up; the whole file's rows commit together after its bytes.
+(one event each, with the time each happened), exceptions, posting attempts, outbound files and
+(for a partner's 997/999) what it says of files we sent go into a `LedgerBatch` that the pipeline
+writes with one statement per table. Nothing of a document reaches the ledger before it settles,
+so a document that fails half-way leaves nothing behind to clean up; the whole file's rows commit
+together after its bytes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Connection
 
+from hub.config import Settings
 from hub.errors import Problem
 from hub.ledger.store import Ledger, now
 from hub.holds import Hold, codes
@@ -49,18 +51,23 @@ class DocumentReport:
 class LedgerBatch:
     """The rows of one file's documents, written with one executemany per table."""
 
-    def __init__(self, queue_policy: Callable[[str], tuple[float, int]]) -> None:
-        self.queue_policy = queue_policy  # (SLA hours, priority) of an exception queue
+    def __init__(self, settings: Settings) -> None:
+        self.queue_policy = settings.queue_policy  # (SLA hours, priority) of an exception queue
+        self.ack_due = timedelta(hours=settings.ack_due_hours)  # how long a partner has to acknowledge what we send
         self.events: list[dict] = []
         self.exceptions: list[dict] = []
         self.postings: list[dict] = []
         self.outbox: list[dict] = []
+        self.acknowledgments: list[dict] = []  # of outbound files already in the ledger
 
     def send(self, messages: list[OutboundMessage], interchange_id: int, document_id: int | None = None) -> None:
         for m in messages:
+            created = now()
             self.outbox.append(
                 {"partner_id": m.partner_id, "kind": m.kind, "interchange_id": interchange_id, "document_id": document_id,
-                 "filename": m.filename, "content": m.content, "control_number": m.interchange_control}
+                 "filename": m.filename, "content": m.content, "control_number": m.interchange_control,
+                 "group_control": m.group_control, "created_at": created,
+                 "ack_due_at": created + self.ack_due if m.expects_acknowledgment else None}
             )
 
     def flush(self, conn: Connection) -> None:
@@ -68,8 +75,23 @@ class LedgerBatch:
         Ledger.add_exceptions(conn, self.exceptions, self.queue_policy)
         Ledger.add_postings(conn, self.postings)
         Ledger.add_outbox(conn, self.outbox)
-        for rows in (self.events, self.exceptions, self.postings, self.outbox):
+        Ledger.record_acknowledgments(conn, self.acknowledgments)
+        for rows in (self.events, self.exceptions, self.postings, self.outbox, self.acknowledgments):
             rows.clear()
+
+
+def source_document(interchange_id: int, position: int) -> str:
+    """A document's identity in the ERP (`source_document`): its file and position there, so it is
+    stable across reruns of the same stored file."""
+    return f"hub:{interchange_id}:{position}"
+
+
+def source_place(source: str) -> tuple[int, int] | None:
+    """(file id, position) of a source document the hub wrote, or None when it is not one."""
+    parts = source.split(":")
+    if len(parts) == 3 and parts[0] == "hub" and parts[1].isdigit() and parts[2].isdigit():
+        return int(parts[1]), int(parts[2])
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +107,7 @@ class Rerun:
 
 
 # a rerun starts from these columns cleared: what the new run does not set is no longer true
-_RERUN_CLEARS = dict.fromkeys(("canonical", "decisions", "holds", "problems", "erp_ref", "total"))
+_RERUN_CLEARS = dict.fromkeys(("canonical", "decisions", "holds", "problems", "erp_ref", "total", "quantity"))
 
 
 class DocumentRun:
@@ -110,6 +132,7 @@ class DocumentRun:
         self.attempts: list = []  # PostingAttempt, as the ERP gateway reports them
         self.posting_rows: list[dict] = []
         self.outbound: list[OutboundMessage] = []
+        self.acknowledgments: list[dict] = []  # a partner's 997/999: what it says of files we sent
 
     def again(self) -> DocumentRun:
         """A clean start of the same run (after it failed half-way)."""
@@ -117,8 +140,7 @@ class DocumentRun:
 
     @property
     def source_document(self) -> str:
-        """The document's identity in the ERP: stable across reruns of the same stored file."""
-        return f"hub:{self.row.id}:{self.parsed.index}"
+        return source_document(self.row.id, self.parsed.index)
 
     def advance(self, state: str, detail: Any = None, **values: Any) -> None:
         self.values.update(values)
@@ -148,6 +170,12 @@ class DocumentRun:
     @property
     def hold_codes(self) -> list[str]:
         return codes(self.holds)
+
+    def acknowledge(self, outbox_ids: list[int], outcome: str) -> None:
+        """This document (a partner's 997/999) acknowledges the outbound files `outbox_ids`: accepted,
+        accepted-with-errors, partially-accepted or rejected."""
+        at = now()
+        self.acknowledgments += [{"outbox_id": outbox_id, "outcome": outcome, "at": at} for outbox_id in outbox_ids]
 
     def record_postings(self, target: str, amount, erp_ref: str | None = None) -> None:
         self.posting_rows += [
@@ -183,6 +211,7 @@ class DocumentRun:
         batch.exceptions += [{"document_id": self.document_id, "code": h.code, "queue": h.queue, "message": h.message} for h in new_holds]
         batch.postings += [{"document_id": self.document_id, **p} for p in self.posting_rows]
         batch.send(self.outbound, self.row.id, self.document_id)
+        batch.acknowledgments += [{**a, "acknowledgment": self.document_id} for a in self.acknowledgments]
 
     def report(self) -> DocumentReport:
         return DocumentReport(

@@ -18,6 +18,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Protocol
 
+from hub.reports.erp_books import ErpBooks
+
 
 @dataclass(frozen=True, slots=True)
 class Customer:
@@ -429,6 +431,9 @@ class ErpGateway(Protocol):
         CANCELLED, its HOLD ASN rows and invoice REJECTED (hold codes kept). Returns the references
         changed (order id, ASN or invoice numbers); [] when the document recorded nothing. Raises
         PermanentError when what it recorded is not on hold (booked, accepted, shipped, cancelled)."""
+
+    def books(self) -> ErpBooks:
+        """What finance's reports read from the ERP (hub.reports)."""
 
     def rehearsal(self) -> ErpGateway:
         """A gateway over the same data whose postings run as real ones (judges, locks, writes)

@@ -33,6 +33,9 @@ class OurIdentity(BaseModel):
 
 # the prefix of a partner's inbound kind (`x12-850`, `csv-order`, `cxml-order`) -> reader name
 READER_FOR_KIND = {"x12": "x12", "csv": "csv", "json": "json", "cxml": "xml", "xml": "xml"}
+# what every X12 partner may send without listing it in `inbound` (X12 convention): its functional
+# acknowledgments of what we sent, read with the base mapping `mappings/_base/<kind>.yaml`
+ACKNOWLEDGMENT_KINDS = ("x12-997", "x12-999")
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
@@ -82,7 +85,7 @@ class Partner(BaseModel):
         return {READER_FOR_KIND.get(prefix): doctype for prefix, doctype in kinds}
 
     def sends(self, what: str) -> bool:
-        return what in self.inbound
+        return what in self.inbound or what in ACKNOWLEDGMENT_KINDS
 
     def wants(self, what: str) -> bool:
         return what in self.outbound

@@ -13,9 +13,11 @@ anything unexpected becomes an exception in queue `internal` on that document al
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -34,6 +36,7 @@ from hub.ledger.store import Ledger
 from hub.orders.booking import rejection
 from hub.mapping import MappingEngine
 from hub.flows import FlowContext, flow_for
+from hub.flows.context import SentFiles
 from hub.holds import Hold
 from hub.partners import Partner, PartnerDirectory
 from hub.ports import OutboundMessage, ReadResult
@@ -58,10 +61,12 @@ class _Counters:
 @dataclass(slots=True)
 class Conditions:
     """What one run of a document works with besides the document: the mappings and rules, the
-    ERP (or its rehearsal), and what people decided on it (hub.document_actions)."""
+    ERP (or its rehearsal), what we sent (the outbox, read in the run's transaction; a rehearsal
+    reads what is committed) and what people decided on it (hub.document_actions)."""
 
     config: ConfigView
     erp: ErpGateway
+    sent: SentFiles
     reconsider: bool = False  # it was held before: the ERP judges it again rather than replaying
     waived: frozenset[str] = frozenset()
     price_overrides: dict[int, Decimal] = field(default_factory=dict)
@@ -161,7 +166,7 @@ class Hub:
     def _process(self, conn: Connection, row) -> list[DocumentReport]:
         interchange_id = row.id
         self.config.refresh()
-        conditions = Conditions(self.config.view(), self.erp)
+        conditions = Conditions(self.config.view(), self.erp, partial(Ledger.files_in_group, conn))
         partners = self.ledger.partner_directory()
         hinted = partners.get(row.partner_id) if row.partner_id else None
         ref = None
@@ -169,6 +174,8 @@ class Hub:
             if row.partner_id and hinted is None:
                 raise _Rejected([Problem("unknown-partner", f"{row.partner_id} is not a trading partner")])
             result = self._read(row.raw, hinted, conditions.config)
+            if (contents := _contents(result)) is not None:
+                Ledger.record_contents(conn, row, contents)
             partner = self._identify(result, hinted, partners)
             if result.format == "x12" and result.interchange_control:
                 earlier = Ledger.claim_key(conn, f"isa:{partner.id}:{result.interchange_control}", interchange_id)
@@ -182,7 +189,7 @@ class Hub:
         sender = ":".join(result.sender) if result.sender else None
         Ledger.mark_interchange(conn, interchange_id, "received", partner_id=partner.id, format=result.format, control_number=result.interchange_control, sender=sender)
         counters = _Counters(conn)
-        batch = LedgerBatch(self.settings.queue_policy)
+        batch = LedgerBatch(self.settings)
         batch.send(self._acknowledgments(result, partner, partners, counters), interchange_id)
         done = Ledger.settled_positions(conn, interchange_id)
         reports = []
@@ -280,7 +287,7 @@ class Hub:
         if result.problems or parsed.problems:
             return doc.reject(list(dict.fromkeys(result.problems + parsed.problems)))
         doctype = parsed.doc_type
-        if result.format == "x12" and f"x12-{doctype}" not in partner.inbound:
+        if result.format == "x12" and not partner.sends(f"x12-{doctype}"):
             return doc.reject([Problem("not-expected", f"{partner.id} is not set up to send X12 {doctype} (it sends {', '.join(partner.inbound)})")])
         doc.advance("parsed")
         source = Source(
@@ -300,11 +307,12 @@ class Hub:
         canonical, problems = self.mapper.map(parsed, mapping, source)
         if problems:
             return doc.reject(problems)
-        doc.advance("mapped", canonical=canonical.model_dump(mode="json"), reference=canonical.reference, detail={"mapping": mapping.name, "version": mapping.digest[:12]})
+        doc.advance("mapped", canonical=canonical.model_dump(mode="json"), reference=canonical.reference, quantity=canonical.units,
+                    detail={"mapping": mapping.name, "version": mapping.digest[:12]})
         flow = flow_for(canonical.doc_type, partner.role)
         if flow is None:
             return doc.hold([Hold("NOT_SUPPORTED", "integration", f"we take no {canonical.doc_type.replace('_', ' ')} documents from a {partner.role} ({partner.id})")])
-        context = FlowContext(conditions.erp, conditions.config.rules, self.registry.document_writers, partners, ref, counters,
+        context = FlowContext(conditions.erp, conditions.config.rules, self.registry.document_writers, partners, ref, counters, conditions.sent,
                               reconsider=conditions.reconsider, waived=conditions.waived, price_overrides=conditions.price_overrides)
         flow(doc, canonical, partner, context)
 
@@ -320,7 +328,8 @@ class Hub:
             if document is None:
                 raise NotFound(f"no document {document_id}")
             how = plan(document)
-            conditions = Conditions(self.config.view(), self.erp, reconsider=True, waived=how.waived, price_overrides=how.price_overrides)
+            conditions = Conditions(self.config.view(), self.erp, partial(Ledger.files_in_group, conn), reconsider=True,
+                                    waived=how.waived, price_overrides=how.price_overrides)
             partners = self.ledger.partner_directory()
             row = Ledger.interchange_row(conn, document.interchange_id)
             run, result = self._again(row, document, how.rerun(document), conditions.config, partners)
@@ -328,7 +337,7 @@ class Hub:
                 self._cancel(run, partners, _Counters(conn))
             else:
                 run = self._process_document(run, result, partners, self.erp.reference_data(), _Counters(conn), conditions)
-            batch = LedgerBatch(self.settings.queue_policy)
+            batch = LedgerBatch(self.settings)
             run.finish(conn, batch)
             batch.flush(conn)
             if how.record is not None:
@@ -378,7 +387,8 @@ class Hub:
             runs = []
             for config in configs:
                 run, result = self._again(row, document, Rerun(document, "rehearsal", "rehearsal", "", document.overrides), config, partners)
-                runs.append(self._process_document(run, result, partners, ref, _NoNumbers(), Conditions(config, rehearsal, reconsider=True)))
+                conditions = Conditions(config, rehearsal, self.ledger.committed_files_in_group, reconsider=True)
+                runs.append(self._process_document(run, result, partners, ref, _NoNumbers(), conditions))
             yield runs
 
     def rehearse_file(self, raw: bytes, partner_id: str, config: ConfigView) -> list[DocumentRun]:
@@ -393,7 +403,7 @@ class Hub:
         except _Rejected as rejected:
             raise InputError("the sample cannot be read: " + "; ".join(p.describe() for p in rejected.problems)) from None
         row = SimpleNamespace(id=0, channel="test", filename="sample", partner_id=partner.id)
-        conditions = Conditions(config, self.erp.rehearsal(), reconsider=True)
+        conditions = Conditions(config, self.erp.rehearsal(), self.ledger.committed_files_in_group, reconsider=True)
         ref = self.erp.reference_data()
         return [self._process_document(DocumentRun(row, parsed, partner), result, partners, ref, _NoNumbers(), conditions)
                 for parsed in result.documents]
@@ -404,3 +414,11 @@ class Hub:
         """Put committed outbound files of pickup partners into `<data dir>/outbox/<partner>/`; files
         pushed to a partner's URL wait for the delivery service (`hub serve`, `hub worker`, `hub outbox deliver`)."""
         self.dispatcher.place_pickups()
+
+
+def _contents(result: ReadResult) -> dict[str, Any] | None:
+    """What a file says it holds (ReadResult.contents); a format without control counts holds what
+    was found in it, by document type; None when nothing in it could be read."""
+    if result.contents is not None or not result.documents:
+        return result.contents
+    return {"documents": dict(Counter(parsed.doc_type for parsed in result.documents))}

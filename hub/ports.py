@@ -42,6 +42,10 @@ class ReadResult:
     sender: tuple[str, str] | None = None  # (qualifier, id) when the envelope names the sender
     interchange_control: str | None = None  # ISA13
     envelope: Any = None  # the format's own envelope objects (X12: every interchange in the file), for its acknowledger
+    # what the file says it holds, from its own control counts (X12: {"groups": IEA01, "documents":
+    # {"850": GE01, ...}, "segments": SE01}, summed); None from a format without control counts, or
+    # when not even the envelope could be read
+    contents: dict[str, Any] | None = None
 
 
 @runtime_checkable
@@ -68,6 +72,8 @@ class OutboundMessage:
     content: bytes
     interchange_control: str | None = None
     document_id: int | None = None
+    group_control: str | None = None  # our GS06: what the partner's 997/999 names (AK102)
+    expects_acknowledgment: bool = False  # a business document the partner acknowledges; not an acknowledgment itself
 
 
 class ControlNumbers(Protocol):

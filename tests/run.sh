@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite from a bare machine: makes .venv, installs the project with its test
-# extras, installs the OpenSSH client if missing, starts a throwaway PostgreSQL on loopback (installing Debian's package if missing),
+# extras, installs the OpenSSH client and Chromium if missing, starts a throwaway PostgreSQL on loopback (installing Debian's package if missing),
 # runs every test on SQLite and PostgreSQL, and stops the cluster. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +16,13 @@ if ! command -v sftp >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
     echo "installing Debian's openssh-client for the SFTP tests"
     export DEBIAN_FRONTEND=noninteractive
     apt-get install -y openssh-client >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y openssh-client >/dev/null; }
+fi
+
+# Debian's Chromium, which prints the HTML reports to PDF so the tests read what a browser shows (as root)
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
+    echo "installing Debian's chromium for the HTML report tests"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y chromium >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y chromium >/dev/null; }
 fi
 
 pgdir=$(mktemp -d /tmp/hub-pg.XXXXXX)

@@ -17,7 +17,7 @@ Compared per transaction set (ST02): accepted or rejected, and the set of error 
   compared there;
 - pyx12 keeps element errors of ST and SE at set level (they count in the verdict only);
 - files pyx12 is not run on (oracle.run_pyx12 says why: non-ASCII, ISA not 106 characters or not
-  00401/00501, empty or >8 KB segments, a group with no map such as a 997 or an 003010 850);
+  00401/00501, empty or >8 KB segments, a group with no map such as an 003010 850);
 - pyx12 reports too-many-elements and whole-composite faults on the segment only (findings_of
   reduces ours the same way).
 """

@@ -46,6 +46,7 @@ from sqlalchemy import Connection, Engine, Table, bindparam, func, or_, select, 
 from sqlalchemy import exc as sa_exc
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
+from adapters.erp.books import ReferenceBooks
 from adapters.erp.fulfilment import post_shipments, posted_shipments
 from adapters.erp.purchasing import (
     post_ap_invoice,
@@ -235,6 +236,9 @@ class ReferenceErp:
                         for number in close_held(conn, table, key, source_document, status)]
         except sa_exc.SQLAlchemyError as exc:
             raise _translate(exc) from exc
+
+    def books(self) -> ReferenceBooks:
+        return ReferenceBooks(self._engine)
 
     def rehearsal(self) -> ReferenceErp:
         """This ERP with every posting rolled back (see hub.erp.ErpGateway.rehearsal): one attempt,

@@ -1,4 +1,5 @@
-"""Functional acknowledgments: a 997 (004010) or 999 (005010) for every inbound functional group.
+"""Functional acknowledgments: a 997 (004010) or 999 (005010) for every inbound functional group,
+except a group of acknowledgments (GS01 FA): X12 never acknowledges an acknowledgment.
 
 Built from what our reader found, not by pyx12 (its generated 997 reuses the inbound GS06,
 writes GS08 as 00401, miscounts partial acceptance and breaks on 5010 without ST03). The
@@ -94,7 +95,7 @@ class X12Acknowledger:
         when = datetime.now(UTC)
         messages = []
         interchanges: list[Interchange] = result.envelope or []
-        for interchange, group in ((i, g) for i in interchanges for g in i.groups):
+        for interchange, group in ((i, g) for i in interchanges for g in i.groups if g.functional_id != "FA"):
             kind, body = group_acknowledgment(group, not interchange.problems, interchange.delimiters.component)
             envelope = Envelope(
                 sender=(our_identity.isa.qualifier, our_identity.isa.id),

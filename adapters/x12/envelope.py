@@ -10,6 +10,7 @@ located Problem on the level it spoils; nothing here raises for bad input.
 from __future__ import annotations
 
 from hub.errors import Location, Problem
+from hub.functional_groups import GROUP_OF_SET
 
 from .model import Delimiters, FunctionalGroup, Interchange, Segment, TransactionSet
 
@@ -18,13 +19,6 @@ ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)  # ISA01..ISA1
 LAYOUT = " \t\r\n"
 BOM = "\xef\xbb\xbf"  # the UTF-8 byte order mark, read as latin-1
 TRAILING_JUNK = LAYOUT + "\x1a\x00"  # DOS end-of-file and NUL padding after the last IEA
-
-# The functional group (GS01) each transaction set (ST01) belongs in.
-GROUP_OF_SET = {
-    "850": "PO", "855": "PR", "856": "SH", "810": "IN", "860": "PC", "865": "CA", "820": "RA",
-    "830": "PS", "832": "SC", "846": "IB", "940": "OW", "945": "SW", "997": "FA", "999": "FA",
-    "204": "SM", "214": "QM", "990": "GF",
-}
 
 
 def parse_interchanges(raw: bytes) -> list[Interchange]:
@@ -285,7 +279,7 @@ class _InterchangeReader:
         ts.se = seg
         position = len(ts.segments)
         count = seg.get(1)
-        if _as_int(count) != position:
+        if as_count(count) != position:
             ts.problems.append(Problem("set:4", f"SE01 says {count or 'nothing'} segments but the set has {position}",
                                        self._where(seg, "SE01", position)))
         if seg.get(2) != ts.control:
@@ -301,7 +295,7 @@ class _InterchangeReader:
         self._close_set(seg)
         group.ge = seg
         count = seg.get(1)
-        if _as_int(count) != len(group.sets):
+        if as_count(count) != len(group.sets):
             group.problems.append(Problem(
                 "grp:5", f"GE01 says {count or 'nothing'} transaction sets but group {group.control} has {len(group.sets)}",
                 self._where(seg, "GE01")))
@@ -315,7 +309,7 @@ class _InterchangeReader:
         ic = self.interchange
         ic.iea = seg
         count = seg.get(1)
-        if _as_int(count) != len(ic.groups):
+        if as_count(count) != len(ic.groups):
             ic.problems.append(Problem("isa:021", f"IEA01 says {count or 'nothing'} functional groups but the interchange has {len(ic.groups)}",
                                        self._where(seg, "IEA01")))
         if seg.get(2) != ic.control:
@@ -369,7 +363,7 @@ class _InterchangeReader:
             "isa:023", f"the file ends{after} without {', '.join(missing)} (truncated?)", where))
 
 
-def _as_int(value: str) -> int | None:
+def as_count(value: str) -> int | None:
     """A count as a number (zero-padded counts are valid), None when it is not one."""
     value = value.strip()
     return int(value) if value.isdigit() else None

@@ -18,14 +18,15 @@ hierarchy.py for the checks.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from hub.errors import Location, Problem
 from hub.ports import ParsedDocument, ReadResult
 
 from . import hierarchy
-from .envelope import BOM, LAYOUT, parse_interchanges
-from .model import FunctionalGroup, Interchange, TransactionSet
+from .envelope import BOM, LAYOUT, as_count, parse_interchanges
+from .model import FunctionalGroup, Interchange, Segment, TransactionSet
 from .validator import validate
 
 
@@ -41,7 +42,7 @@ class X12Reader:
     def read(self, raw: bytes, options: dict[str, Any] | None = None) -> ReadResult:
         interchanges = parse_interchanges(raw)
         first = interchanges[0]
-        result = ReadResult(format="x12", envelope=interchanges)
+        result = ReadResult(format="x12", envelope=interchanges, contents=stated_contents(interchanges))
         if first.isa.elements:
             result.sender = first.sender
             result.interchange_control = first.control
@@ -64,3 +65,32 @@ class X12Reader:
         control = {"group_control": group.control, "set_control": ts.control, "version": group.version,
                    "functional_id": group.functional_id}
         return ParsedDocument(index, ts.set_id, ts.tree or {}, control, ts.problems + group.problems)
+
+
+def stated_contents(interchanges: list[Interchange]) -> dict[str, Any] | None:
+    """What the file says it holds, from its own control counts, summed over the file: functional
+    groups (IEA01), transaction sets by type (GE01), segments (SE01). A count that is missing or not
+    a number counts what was found instead (the reader reports it as a problem). A group's GE01 goes
+    to the type of its sets (ST01); a group mixing types counts the sets found of each, and its first
+    set's type takes what GE01 states beyond the others (never below zero); a group without sets
+    counts as "GS01:<functional id>". None when not even an ISA could be read."""
+    if not any(interchange.isa.elements for interchange in interchanges):
+        return None
+    groups = segments = 0
+    documents: Counter[str] = Counter()
+    for interchange in interchanges:
+        groups += _stated(interchange.iea, len(interchange.groups))
+        for group in interchange.groups:
+            found = Counter(ts.set_id for ts in group.sets)
+            first = group.sets[0].set_id if group.sets else f"GS01:{group.functional_id}"
+            others = len(group.sets) - found[first]
+            found[first] = max(0, _stated(group.ge, len(group.sets)) - others)
+            documents.update(found)
+            segments += sum(_stated(ts.se, len(ts.segments)) for ts in group.sets)
+    return {"groups": groups, "documents": dict(documents), "segments": segments}
+
+
+def _stated(trailer: Segment | None, found: int) -> int:
+    """The count a trailer states (IEA01, GE01, SE01), or `found` when it states none."""
+    stated = as_count(trailer.get(1)) if trailer is not None else None
+    return found if stated is None else stated

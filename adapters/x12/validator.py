@@ -26,8 +26,8 @@ from hub.errors import Location, Problem
 from .model import Segment, TransactionSet
 
 MAPS_DIR = Path(__file__).resolve().parent / "maps"
-MAP_FILES = {(set_id, f"00{version}"): f"{set_id}.{version}.xml" for set_id in ("850", "856", "810")
-             for version in ("4010", "5010")}
+# (ST01, GS08 version) -> map file: every map maps/_generate.py wrote ("850.4010.xml" ...)
+MAP_FILES = {(path.name[:3], f"00{path.name[4:8]}"): path.name for path in MAPS_DIR.glob("[0-9][0-9][0-9].[0-9][0-9][0-9][0-9].xml")}
 
 CONTROL_CHARS = re.compile("[\x01-\x07\x09-\x0d\x11-\x17\x1c-\x1f]")
 NOT_EXTENDED = {

@@ -58,8 +58,8 @@ def render_interchange(
     partner_id: str,
     numbers: ControlNumbers,
     when: datetime,
-) -> tuple[str, str]:
-    """The interchange text and its ISA13. Each set is its segments without ST/SE."""
+) -> tuple[str, str, str]:
+    """The interchange text, its ISA13 and its GS06. Each set is its segments without ST/SE."""
     d = envelope.delimiters
     isa13 = numbers.next(partner_id, "isa")
     gs06 = numbers.next(partner_id, "gs")
@@ -83,15 +83,17 @@ def render_interchange(
     out.append(["IEA", "1", f"{isa13:09d}"])
     end = d.segment if d.segment in "\r\n" else d.segment + "\n"  # a line break per segment, unless that is the terminator
     text = "".join(d.element.join(seg).rstrip(d.element) + end for seg in out[1:])
-    return d.element.join(isa) + end + text, f"{isa13:09d}"
+    return d.element.join(isa) + end + text, f"{isa13:09d}", str(gs06)
 
 
 def message(partner_id: str, kind: str, envelope: Envelope, functional_id: str, sets: list[list[Segment]],
-            numbers: ControlNumbers, when: datetime) -> OutboundMessage:
-    """One interchange for `partner_id` as the file we send (`<partner>-<kind>-<ISA13>.x12`)."""
-    text, isa13 = render_interchange(envelope, functional_id, sets, partner_id, numbers, when)
+            numbers: ControlNumbers, when: datetime, expects_acknowledgment: bool = False) -> OutboundMessage:
+    """One interchange for `partner_id` as the file we send (`<partner>-<kind>-<ISA13>.x12`).
+    `expects_acknowledgment`: the partner owes a 997/999 for its group (not for an acknowledgment)."""
+    text, isa13, gs06 = render_interchange(envelope, functional_id, sets, partner_id, numbers, when)
     return OutboundMessage(partner_id=partner_id, kind=kind, filename=f"{partner_id}-{kind}-{isa13}.x12",
-                           content=text.encode("latin-1"), interchange_control=isa13)
+                           content=text.encode("latin-1"), interchange_control=isa13, group_control=gs06,
+                           expects_acknowledgment=expects_acknowledgment)
 
 
 def document_to(partner, our_identity, kind: str, functional_id: str, body: list[Segment], version: str | None,
@@ -104,4 +106,4 @@ def document_to(partner, our_identity, kind: str, functional_id: str, body: list
         gs_receiver=partner.gs or partner.isa.id,
         version=version or partner.x12_version or "004010",
     )
-    return message(partner.id, kind, envelope, functional_id, [body], numbers, when)
+    return message(partner.id, kind, envelope, functional_id, [body], numbers, when, expects_acknowledgment=True)

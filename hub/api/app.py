@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 
-from hub.api import audit, documents, exceptions, health, metrics, outbox, partners, versions
+from hub.api import audit, documents, exceptions, health, metrics, outbox, partners, reports, versions
 from hub.api.context import ApiContext, problem
 from hub.config import Settings
 from hub.credentials import CredentialStore
@@ -26,7 +26,7 @@ from hub.registry import Registry, load_registry
 
 log = logging.getLogger("hub.api")
 
-AREAS = (health, documents, exceptions, versions, partners, outbox, audit, metrics)
+AREAS = (health, documents, exceptions, versions, partners, outbox, audit, reports, metrics)
 _STATUS_OF = ((NotFound, 404), (Conflict, 409), (PermanentError, 409), (ConfigurationError, 422), (TooLarge, 413), (InputError, 422),
               (TransientError, 503))
 

@@ -9,10 +9,10 @@ import argparse
 import os
 import sys
 
-from hub.cli import documents, exceptions, files, outbox, partners, serve, setup, tokens, versions
+from hub.cli import documents, exceptions, files, outbox, partners, reports, serve, setup, tokens, versions
 from hub.errors import HubError
 
-COMMAND_MODULES = (setup, files, documents, exceptions, partners, versions, outbox, tokens, serve)
+COMMAND_MODULES = (setup, files, documents, exceptions, partners, versions, outbox, reports, tokens, serve)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,6 +12,8 @@ from hub.partners import Partner, PartnerDirectory
 from hub.ports import ControlNumbers, DocumentWriter
 from hub.rules.engine import RuleEngine
 
+SentFiles = Callable[[str, str], list[Any]]  # (partner id, our GS06) -> outbox rows (id, kind, filename)
+
 
 @dataclass(slots=True)
 class FlowContext:
@@ -21,6 +23,7 @@ class FlowContext:
     partners: PartnerDirectory
     ref: ReferenceData
     numbers: ControlNumbers
+    sent: SentFiles  # what we sent a partner in a functional group, read in the run's transaction
     # An operator's resolution of a held document, run again: its held ERP records are judged
     # afresh (ErpGateway reconsider), the hold codes in `waived` no longer hold it, and order lines
     # in `price_overrides` (line_no -> unit price per the line's uom) are booked at that price.

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hub.db import writer
@@ -29,7 +29,9 @@ _NEXT_CONTROL_NUMBER = (
     .returning(_counter.last_value)
 )
 _INSERT_DOCUMENT = insert(t.documents).returning(t.documents.c.id)
-_i, _d = t.interchanges.c, t.documents.c
+_i, _d, _o = t.interchanges.c, t.documents.c, t.outbox.c
+_ACKNOWLEDGE = (update(t.outbox).where(_o.id == bindparam("outbox_id"))
+                .values(ack_status=bindparam("outcome"), acknowledged_at=bindparam("at"), ack_document_id=bindparam("acknowledgment")))
 _FILE_COLUMNS = (_i.id, _i.partner_id, _i.channel, _i.filename, _i.format, _i.sha256, _i.size, _i.status, _i.control_number,
                  _i.problems, _i.duplicate_of, _i.received_at)
 _DOCUMENT_COLUMNS = (_d.id, _d.position, _d.doc_type, _d.reference, _d.state, _d.holds, _d.erp_ref, _d.total)
@@ -138,8 +140,11 @@ class Ledger:
                 if holder is not None:
                     raise AlreadyClaimed(key, holder)  # rolls the receipt back
             earlier = self.claim_key(conn, f"sha:{sha}", interchange_id)
-            if earlier is not None:
-                self.mark_interchange(conn, interchange_id, "duplicate", duplicate_of=earlier)
+            if earlier is not None:  # the same bytes: from the same sender, holding the same (once that one is read)
+                first = conn.execute(select(_i.partner_id, _i.contents).where(_i.id == earlier)).one()
+                known = {"partner_id": partner_id or first.partner_id, "contents": first.contents}
+                self.mark_interchange(conn, interchange_id, "duplicate", duplicate_of=earlier,
+                                      **{k: v for k, v in known.items() if v is not None})
             self.add_event(conn, interchange_id, None, None, "duplicate" if earlier else "received", {"sha256": sha})
         return interchange_id, earlier
 
@@ -184,6 +189,13 @@ class Ledger:
     @staticmethod
     def mark_interchange(conn: Connection, interchange_id: int, status: str, **values: Any) -> None:
         conn.execute(update(t.interchanges).where(t.interchanges.c.id == interchange_id).values(status=status, **values))
+
+    @staticmethod
+    def record_contents(conn: Connection, row: Any, contents: dict[str, Any]) -> None:
+        """What a file (`row`) says it holds, on it and on the byte-identical copies of it that
+        arrived before it was read (`receive` gives later copies the contents it has by then)."""
+        copies = and_(_i.duplicate_of == row.id, _i.contents.is_(None))
+        conn.execute(update(t.interchanges).where(_i.sha256 == row.sha256, or_(_i.id == row.id, copies)).values(contents=contents))
 
     # -- documents ----------------------------------------------------------------------------
 
@@ -272,10 +284,30 @@ class Ledger:
 
     @staticmethod
     def add_outbox(conn: Connection, rows: list[dict[str, Any]]) -> None:
-        """Outbound files, pending until they are put where the partner picks them up."""
+        """Outbound files, pending until they are put where the partner picks them up; each row may
+        carry its own `created_at`."""
         if rows:
             stamp = now()
             conn.execute(insert(t.outbox), [{"status": "pending", "attempts": 0, "created_at": stamp, **r} for r in rows])
+
+    @staticmethod
+    def files_in_group(conn: Connection, partner_id: str, group_control: str) -> list[Any]:
+        """The outbound files we sent `partner_id` in functional group `group_control` (our GS06):
+        what its 997/999 naming that group acknowledges (id, kind, filename)."""
+        query = select(_o.id, _o.kind, _o.filename).where(_o.partner_id == partner_id, _o.group_control == group_control)
+        return conn.execute(query.order_by(_o.id)).all()
+
+    def committed_files_in_group(self, partner_id: str, group_control: str) -> list[Any]:
+        """`files_in_group` as committed (for a rehearsal, which has no transaction of its own)."""
+        with self.engine.connect() as conn:
+            return self.files_in_group(conn, partner_id, group_control)
+
+    @staticmethod
+    def record_acknowledgments(conn: Connection, rows: list[dict[str, Any]]) -> None:
+        """A partner's 997/999 on the files it acknowledges: rows of outbox_id, outcome (accepted ...),
+        at and acknowledgment (the 997/999's own document id)."""
+        if rows:
+            conn.execute(_ACKNOWLEDGE, rows)
 
     # where an attempt leaves its file: in the pickup folder, delivered, still to deliver, dead-lettered
     OUTBOX_STATUS_AFTER = {"ready": "ready", "delivered": "delivered", "failed": "pending", "dead": "dead"}

@@ -4,6 +4,8 @@ States of a document (the same words everywhere: CLI, API, reports):
     in flight: received -> parsed -> mapped -> decided
     settled:   posted (booked in the ERP), answered (booked, and an acknowledgment sent),
                held (open exceptions), rejected (cannot be processed as sent), duplicate
+For a partner's functional acknowledgment (997/999), posted means matched to what we sent (there is
+no ERP row; the outbox rows it acknowledges carry its answer).
 """
 
 from __future__ import annotations
@@ -65,7 +67,11 @@ interchanges = Table(
     Column("sender", String(64), nullable=True),
     Column("problems", JSON, nullable=True),
     Column("duplicate_of", Integer, nullable=True),
-    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False, index=True),
+    # what the file says it holds, from its own control counts (ReadResult.contents): for X12
+    # {"groups": sum of IEA01, "documents": {"850": sum of GE01, ...}, "segments": sum of SE01};
+    # None until it is read (or when nothing in it can be read)
+    Column("contents", JSON, nullable=True),
 )
 
 # One row per identity an interchange claims ("sha:<hex>", "isa:<partner>:<ISA13>"): a second
@@ -95,6 +101,7 @@ documents = Table(
     Column("problems", JSON, nullable=True),
     Column("erp_ref", String(64), nullable=True),
     Column("total", String(32), nullable=True),  # exact decimal as text
+    Column("quantity", Integer, nullable=True),  # units on the document (ordered, shipped or invoiced)
     # what people decided for this document, kept for every later run of it (hub.document_rerun)
     Column("overrides", JSON, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
@@ -146,7 +153,7 @@ postings = Table(
     Column("amount", String(32), nullable=True),
     Column("error", Text, nullable=True),
     Column("duration_ms", Float, nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
 )
 
 outbox = Table(
@@ -167,6 +174,13 @@ outbox = Table(
     Column("last_error", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("delivered_at", DateTime(timezone=True), nullable=True),
+    # the partner's functional acknowledgment (997/999) of what we sent: the group it names (our
+    # GS06), when one is due (None: none expected, e.g. for an acknowledgment itself), and what came
+    Column("group_control", String(32), nullable=True),
+    Column("ack_due_at", DateTime(timezone=True), nullable=True),
+    Column("ack_status", String(24), nullable=True),  # accepted, accepted-with-errors, partially-accepted, rejected
+    Column("acknowledged_at", DateTime(timezone=True), nullable=True),
+    Column("ack_document_id", Integer, nullable=True),  # the partner's 997/999 in documents
 )
 
 # One row per attempt to deliver an outbound file (kept when a file is redelivered).
@@ -265,3 +279,4 @@ audit = Table(
 )
 
 Index("ix_documents_partner_reference", documents.c.partner_id, documents.c.reference)
+Index("ix_outbox_partner_group", outbox.c.partner_id, outbox.c.group_control)

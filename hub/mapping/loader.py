@@ -2,13 +2,18 @@
 
 `mappings/<PARTNER_ID>/<doctype>.yaml`, e.g. mappings/P-SUMMIT/850.yaml or mappings/P-METRO/order.yaml.
 
+A partner with no file of its own for a document type every X12 partner sends unasked (its 997 and
+999 acknowledgments, hub.partners.ACKNOWLEDGMENT_KINDS) is read with the base mapping of that kind,
+`mappings/_base/x12-997.yaml`; a file of its own, or a version in the ledger (hub.live_config), wins.
+
 `extends: <path relative to the mappings folder>` starts from another mapping (which may extend
 another in turn). The partner's file is laid over it: mappings merge key by key (so a partner
 adds or overrides single fields, table entries or reader options); a value field (an expression,
 or a dict without `fields`) replaces the inherited one whole; `null` removes what is inherited.
 
 A compiled mapping is cached per file and reused until one of the files it was built from changes
-on disk (checked by modification time and size on every call: two `stat`s, no parsing).
+on disk (checked by modification time and size on every call: two `stat`s, no parsing; three for
+a 997 or 999).
 """
 
 from __future__ import annotations
@@ -24,10 +29,11 @@ import yaml
 from hub.config_text import read_config_text, yaml_error
 from hub.errors import ConfigurationError
 from hub.mapping.engine import Mapping, compile_mapping
+from hub.partners import ACKNOWLEDGMENT_KINDS
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
-_cache: dict[tuple[str, str, str], tuple[Mapping, tuple]] = {}
+_cache: dict[tuple[str, str], tuple[Mapping, tuple]] = {}  # (mappings folder, file under it) -> compiled, stamps
 
 
 def load_mapping(mappings_dir: str | Path, partner_id: str, doctype: str) -> Mapping:
@@ -36,12 +42,12 @@ def load_mapping(mappings_dir: str | Path, partner_id: str, doctype: str) -> Map
     for what, value in (("partner id", partner_id), ("document type", doctype)):
         if not isinstance(value, str) or not _NAME.fullmatch(value) or ".." in value:
             raise ConfigurationError(f"{what} {value!r} cannot name a mapping file")
-    key = (str(mappings_dir), partner_id, doctype)
+    key = (str(mappings_dir), _mapping_file(Path(mappings_dir), partner_id, doctype))
     cached = _cache.get(key)
     if cached is not None and cached[1] == _stamps(stamp[0] for stamp in cached[1]):
         return cached[0]
     root = Path(mappings_dir).resolve()
-    path = root / partner_id / f"{doctype}.yaml"
+    path = root / key[1]
     if not path.is_file():
         have = sorted(p.stem for p in (root / partner_id).glob("*.yaml"))
         raise ConfigurationError(
@@ -53,6 +59,16 @@ def load_mapping(mappings_dir: str | Path, partner_id: str, doctype: str) -> Map
     mapping = compile_mapping(spec, name, _digest(spec))
     _cache[key] = (mapping, _stamps(files))
     return mapping
+
+
+def _mapping_file(mappings_dir: Path, partner_id: str, doctype: str) -> str:
+    """The file under the mappings folder that maps `doctype` for the partner: its own, else the
+    base mapping of an acknowledgment every X12 partner sends (which may be missing too)."""
+    own = f"{partner_id}/{doctype}.yaml"
+    kind = f"x12-{doctype}"
+    if kind in ACKNOWLEDGMENT_KINDS and not (mappings_dir / own).is_file():
+        return f"_base/{kind}.yaml"
+    return own
 
 
 def _stamps(paths) -> tuple:

@@ -2,8 +2,9 @@
 
 The XML files are what pyx12 and our fast validator read; this script is only how they were made
 (run it again after changing the spec: `python adapters/x12/maps/_generate.py`). One map per
-transaction set and version (850, 856 and 810, each for 004010 and 005010): the control map of the
-version with the set's BODY inside its GS_LOOP, ST01 limited to the set's own code.
+transaction set and version (850, 856 and 810, each for 004010 and 005010; the partners' functional
+acknowledgments of what we send, 997 for 004010 and 999 for 005010): the control map of the version
+with the set's BODY inside its GS_LOOP, ST01 limited to the set's own code.
 
 One BODY serves 004010 and 005010 (their tables agree for what we map); where a length differs
 between the versions, the wider one is used. Positions are the standard's (004010 numbering), with
@@ -12,6 +13,11 @@ positions rise through the whole set as pyx12 and our validator need. Segments a
 standard that our partners do not send are left out (they are read as "not part of the set"):
 hazardous material (LH1 loop), LM/LQ, V1/R4, FA1/FA2, YNQ, L7, BAL, INC, PAM, DMG, SR, PAL, TSD,
 ETD, GF; 005010 also makes the 856 TD3 a loop with AT9, kept a plain segment here.
+
+pyx12 ships 997 and 999 maps of its own, but for HIPAA (AK101 and AK201 limited to health-care
+codes), so ours are written here: the 997 and 999 of the standard, with the 999's two CTX segments
+of an IK3 loop as one (CTX01 the context, the rest situational). AK1 and AK2 carry the 005010
+element (AK103, AK203) in both.
 
 Deliberate choices beyond the standard: the 810 IT1 loop is mandatory (the standard makes it
 optional, retail implementation guides make it "must use": we match invoice lines); HL03 has no
@@ -23,6 +29,7 @@ code would read as "segment not found"; there the list is written as an anchored
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from lxml import etree
@@ -32,6 +39,7 @@ HERE = Path(__file__).resolve().parent
 # data element number: (type, min, max, name)
 ELEMENTS = {
     "1": ("N0", 1, 6, "Count"),
+    "2": ("N0", 1, 6, "Number of Accepted Transaction Sets"),
     "19": ("AN", 2, 30, "City Name"),
     "22": ("AN", 1, 30, "Commodity Code"),
     "23": ("ID", 1, 1, "Commodity Code Qualifier"),
@@ -60,6 +68,7 @@ ELEMENTS = {
     "107": ("ID", 1, 2, "Payment Method Type Code"),
     "116": ("ID", 3, 15, "Postal Code"),
     "118": ("R", 1, 9, "Rate"),
+    "123": ("N0", 1, 6, "Number of Received Transaction Sets"),
     "127": ("AN", 1, 50, "Reference Identification"),
     "128": ("ID", 2, 3, "Reference Identification Qualifier"),
     "133": ("ID", 1, 2, "Routing Sequence Code"),
@@ -143,6 +152,7 @@ ELEMENTS = {
     "441": ("ID", 1, 1, "Tax Exempt Code"),
     "443": ("AN", 1, 20, "Contact Inquiry Reference"),
     "446": ("DT", 8, 8, "Terms Net Due Date"),
+    "447": ("AN", 1, 4, "Loop Identifier Code"),
     "478": ("ID", 1, 1, "Credit/Debit Flag Code"),
     "499": ("AN", 1, 10, "Condition Value"),
     "508": ("AN", 1, 35, "Account Number"),
@@ -153,6 +163,9 @@ ELEMENTS = {
     "566": ("ID", 1, 2, "Product/Service Substitution Code"),
     "587": ("ID", 2, 2, "Acknowledgment Type"),
     "610": ("N2", 1, 15, "Amount"),
+    "618": ("ID", 1, 3, "Implementation Transaction Set Syntax Error Code"),
+    "620": ("ID", 1, 3, "Implementation Segment Syntax Error Code"),
+    "621": ("ID", 1, 3, "Implementation Data Element Syntax Error Code"),
     "622": ("N0", 1, 5, "Number of Loads"),
     "623": ("ID", 2, 2, "Time Code"),
     "628": ("AN", 1, 12, "Hierarchical ID Number"),
@@ -169,6 +182,17 @@ ELEMENTS = {
     "687": ("ID", 2, 2, "Class of Trade Code"),
     "704": ("ID", 1, 2, "Paperwork/Report Action Code"),
     "706": ("ID", 2, 2, "Entity Relationship Code"),
+    "715": ("ID", 1, 1, "Functional Group Acknowledgment Code"),
+    "716": ("ID", 1, 3, "Functional Group Syntax Error Code"),
+    "717": ("ID", 1, 1, "Transaction Set Acknowledgment Code"),
+    "718": ("ID", 1, 3, "Transaction Set Syntax Error Code"),
+    "719": ("N0", 1, 6, "Segment Position in Transaction Set"),
+    "720": ("ID", 1, 3, "Segment Syntax Error Code"),
+    "721": ("ID", 2, 3, "Segment ID Code"),
+    "722": ("N0", 1, 2, "Element Position in Segment"),
+    "723": ("ID", 1, 3, "Data Element Syntax Error Code"),
+    "724": ("AN", 1, 99, "Copy of Bad Data Element"),
+    "725": ("N0", 1, 4, "Data Element Reference Number"),
     "728": ("AN", 1, 2, "Returnable Container Load Make-Up Code"),
     "731": ("ID", 2, 2, "Transit Direction Code"),
     "732": ("ID", 2, 3, "Transit Time Direction Qualifier"),
@@ -221,8 +245,12 @@ ELEMENTS = {
     "1373": ("ID", 1, 2, "Layer/Position Code"),
     "1470": ("N0", 1, 9, "Number"),
     "1525": ("ID", 1, 2, "Request Category Code"),
+    "1528": ("N0", 1, 2, "Component Data Element Position in Composite"),
+    "1686": ("N0", 1, 4, "Repeating Data Element Position"),
     "1705": ("AN", 1, 35, "Implementation Convention Reference"),
     "1715": ("ID", 1, 3, "Country Subdivision Code"),
+    "9998": ("AN", 1, 35, "Context Reference"),
+    "9999": ("AN", 1, 35, "Context Name"),
 }
 
 PURPOSE_CODES = [
@@ -231,7 +259,10 @@ PURPOSE_CODES = [
     "39", "40", "41", "42", "43", "44", "45", "46", "47", "48", "49", "50", "51", "52", "53", "54", "55", "56",
     "77", "CN", "CO", "EX", "GR", "PR", "RH", "RV", "SU", "ZZ",
 ]
-CODES = {"BEG01": PURPOSE_CODES, "BSN01": PURPOSE_CODES, "PID01": ["F", "S", "X"], "SAC01": ["A", "C", "N"]}
+SET_ACKNOWLEDGMENT_CODES = ["A", "E", "M", "R", "W", "X"]  # AK501 / IK501; AK901 adds P (partially accepted)
+CODES = {"BEG01": PURPOSE_CODES, "BSN01": PURPOSE_CODES, "PID01": ["F", "S", "X"], "SAC01": ["A", "C", "N"],
+         "AK501": SET_ACKNOWLEDGMENT_CODES, "IK501": SET_ACKNOWLEDGMENT_CODES,
+         "AK901": ["A", "E", "M", "P", "R", "W", "X"]}
 
 
 def C(ele, *children, usage="S"):
@@ -244,6 +275,7 @@ def _pairs(a, b, n):
 
 
 C001 = C("C001", ("355", "R"), ("1018", "S"), ("649", "S"), *[("355", "S"), ("1018", "S"), ("649", "S")] * 4)
+C030 = C("C030", ("722", "R"), ("1528", "S"), ("1686", "S"), usage="R")  # position in segment: element, component, repeat
 C040 = C("C040", ("128", "R"), ("127", "R"), ("128", "S"), ("127", "S"), ("128", "S"), ("127", "S"))
 DT_TM = [("374", "S"), ("373", "S"), ("337", "S")]
 
@@ -332,6 +364,18 @@ SEGMENTS = {
             ("127", "S"), ("284", "S")],
     "ISS": [("382", "S"), ("355", "S"), ("81", "S"), ("355", "S"), ("183", "S"), ("355", "S"), ("380", "S"),
             ("81", "S")],
+    # 997 / 999
+    "AK1": [("479", "R"), ("28", "R"), ("480", "S")],
+    "AK2": [("143", "R"), ("329", "R"), ("1705", "S")],
+    "AK3": [("721", "R"), ("719", "R"), ("447", "S"), ("720", "S")],
+    "AK4": [C030, ("725", "S"), ("723", "R"), ("724", "S")],
+    "AK5": [("717", "R")] + [("718", "S")] * 5,
+    "AK9": [("715", "R"), ("97", "R"), ("123", "R"), ("2", "R")] + [("716", "S")] * 5,
+    "IK3": [("721", "R"), ("719", "R"), ("447", "S"), ("620", "S")],
+    "CTX": [C("C998", ("9999", "R"), ("9998", "S"), usage="R"), ("721", "S"), ("719", "S"), ("447", "S"),
+            C("C030", ("722", "R"), ("1528", "S"), ("1686", "S")), C("C999", ("725", "R"), ("725", "S"))],
+    "IK4": [C030, ("725", "S"), ("621", "R"), ("724", "S")],
+    "IK5": [("717", "R")] + [("618", "S")] * 5,
 }
 
 # (segment id, usage, pos, max_use) or ("LOOP", loop id, usage, pos, repeat, children)
@@ -443,10 +487,35 @@ INVOICE = [
     S("SE", "R", 2080, "1"),
 ]
 
-# ST01: (title, body)
-TRANSACTION_SETS = {"850": ("Purchase Order", PURCHASE_ORDER), "856": ("Ship Notice/Manifest", SHIP_NOTICE),
-                    "810": ("Invoice", INVOICE)}
+FUNCTIONAL_ACKNOWLEDGMENT = [
+    S("ST", "R", 10, "1"), S("AK1", "R", 20, "1"),
+    L("AK2_LOOP", "S", 30, "999999",
+      S("AK2", "R", 30, "1"),
+      L("AK3_LOOP", "S", 40, "999999", S("AK3", "R", 40, "1"), S("AK4", "S", 50, "99")),
+      S("AK5", "R", 60, "1")),
+    S("AK9", "R", 70, "1"),
+    S("SE", "R", 80, "1"),
+]
+
+IMPLEMENTATION_ACKNOWLEDGMENT = [
+    S("ST", "R", 100, "1"), S("AK1", "R", 200, "1"),
+    L("AK2_LOOP", "S", 300, ">1",
+      S("AK2", "R", 300, "1"),
+      L("IK3_LOOP", "S", 400, ">1",
+        S("IK3", "R", 400, "1"), S("CTX", "S", 500, "10"),
+        L("IK4_LOOP", "S", 600, ">1", S("IK4", "R", 600, "1"), S("CTX", "S", 700, "10"))),
+      S("IK5", "R", 800, "1")),
+    S("AK9", "R", 900, "1"),
+    S("SE", "R", 1000, "1"),
+]
+
 VERSIONS = ("4010", "5010")
+# ST01: (title, body, versions)
+TRANSACTION_SETS = {"850": ("Purchase Order", PURCHASE_ORDER, VERSIONS),
+                    "856": ("Ship Notice/Manifest", SHIP_NOTICE, VERSIONS),
+                    "810": ("Invoice", INVOICE, VERSIONS),
+                    "997": ("Functional Acknowledgment", FUNCTIONAL_ACKNOWLEDGMENT, ("4010",)),
+                    "999": ("Implementation Acknowledgment", IMPLEMENTATION_ACKNOWLEDGMENT, ("5010",))}
 
 
 def _text(parent, tag, text):
@@ -457,7 +526,7 @@ def _element(parent, codes, seg_id, seq, ele, usage, ref=None):
     ref = ref or f"{seg_id}{seq:02d}"
     node = etree.SubElement(parent, "element", xid=ref)
     _text(node, "data_ele", ele)
-    _text(node, "name", ELEMENTS[ele][3])
+    _text(node, "name", ELEMENTS[ele][3] if ele in ELEMENTS else _shipped_elements()[ele].get("name"))
     _text(node, "usage", usage)
     _text(node, "seq", f"{seq:02d}")
     codes = codes.get(ref)
@@ -505,7 +574,7 @@ def _children(parent, children, codes):
 
 def build_map(set_id: str, version: str) -> etree._ElementTree:
     """The control map of `version` with the ST_LOOP of transaction set `set_id` inside its GS_LOOP."""
-    title, body = TRANSACTION_SETS[set_id]
+    title, body, _ = TRANSACTION_SETS[set_id]
     control_file = HERE / f"x12.control.00{version[0]}01.xml"
     control = etree.parse(str(control_file), etree.XMLParser(remove_blank_text=True))
     root = control.getroot()
@@ -522,17 +591,23 @@ def build_map(set_id: str, version: str) -> etree._ElementTree:
     return control
 
 
-def write_dataele() -> None:
-    """Our elements plus the ones the control maps use, taken from pyx12's own dataele.xml."""
+@cache
+def _shipped_elements() -> dict[str, etree._Element]:
+    """pyx12's own data elements (the installed package's dataele.xml), by number, in its order."""
     import pyx12
 
     shipped = etree.parse(str(Path(pyx12.__file__).parent / "map" / "dataele.xml"))
+    return {node.get("ele_num"): node for node in shipped.getroot().iter("data_ele")}
+
+
+def write_dataele() -> None:
+    """Our elements plus the ones the control maps use, taken from pyx12's own dataele.xml."""
     used = set()
     for name in ("x12.control.00401.xml", "x12.control.00501.xml"):
         used |= {e.text for e in etree.parse(str(HERE / name)).iter("data_ele")}
     root = etree.Element("data_elements")
-    for node in shipped.getroot().iter("data_ele"):
-        if node.get("ele_num") in used and node.get("ele_num") not in ELEMENTS:
+    for number, node in _shipped_elements().items():
+        if number in used and number not in ELEMENTS:
             root.append(node)
     for num, (dtype, lo, hi, name) in ELEMENTS.items():
         etree.SubElement(root, "data_ele", ele_num=num, data_type=dtype, min_len=str(lo), max_len=str(hi), name=name)
@@ -540,8 +615,8 @@ def write_dataele() -> None:
 
 
 if __name__ == "__main__":
-    for set_id in TRANSACTION_SETS:
-        for version in VERSIONS:
+    for set_id, (_, _, versions) in TRANSACTION_SETS.items():
+        for version in versions:
             build_map(set_id, version).write(str(HERE / f"{set_id}.{version}.xml"), pretty_print=True,
                                              xml_declaration=True, encoding="utf-8")
     write_dataele()
