@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from itertools import islice
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 
 from hub.document_run import source_document, source_place
 from hub.ledger import tables as t
@@ -109,9 +109,9 @@ def _ledger_side(places: set[tuple[int, int]], period: Period, sources: Sources)
     with sources.ledger.connect() as conn:
         existing = set(conn.execute(select(i.c.id).where(i.c.id.in_(files))).scalars())
         in_period = set(conn.execute(select(i.c.id).where(i.c.id.in_(files), *received_in(period))).scalars())
-        wanted = [place for place in places if place[0] in in_period]
-        documents = {(r.interchange_id, r.position): r for r in conn.execute(
-            select(*DOCUMENT_COLUMNS).where(tuple_(d.c.interchange_id, d.c.position).in_(wanted)))} if wanted else {}
+        # by file (indexed everywhere; a (file, position) IN list is not, on SQLite), positions picked here
+        rows = conn.execute(select(*DOCUMENT_COLUMNS).where(d.c.interchange_id.in_(in_period))) if in_period else []
+        documents = {(r.interchange_id, r.position): r for r in rows if (r.interchange_id, r.position) in places}
     return existing, in_period, documents
 
 
