@@ -192,6 +192,8 @@ def test_order_to_cash_after_the_3pl_confirmation(scenario, settings, erp):
     assert sorted((r["code"], r["customer_po"]) for r in held) == [("CREDIT_HOLD", "PB-7001"), ("CREDIT_LIMIT", "LR-55002"),
                                                                    ("PRICE_MISMATCH", "SUM-PO-1002")]
     assert all(r["held_since"] is not None and r["age_days"] >= 0 for r in held)
+    figures = {f.label: f.value for f in report.summary}
+    assert (figures["Orders on hold"], figures["Amount on hold"]) == (3, Decimal("2803.09"))
     # a shipment no invoice bills is listed (the list is not empty by construction)
     erp.execute(text("INSERT INTO shipments (shipment_id, order_id, warehouse, ship_date, partner_reference) "
                      "VALUES ('SH-TEST', 'SO-900001', 'ATL', '2026-11-20', 'X-1')"))

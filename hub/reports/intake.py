@@ -134,10 +134,9 @@ OVERDUE = (
 
 
 def build(sources: Sources, period: Period) -> Report:
-    received = _received_rows(sources, period)
+    received, breaks = _received_rows(sources, period)
     sent = _sent_rows(sources, period)
     totals, sent_totals = column_sums(RECEIVED, received), column_sums(SENT, sent)
-    breaks = sum(1 for _ in _broken(sources, period))
     summary = [
         Figure("Files received", totals["files"]),
         Figure("Documents received", totals["received"]),
@@ -165,10 +164,13 @@ def build(sources: Sources, period: Period) -> Report:
     ], volume_by_day(sources, period))
 
 
-def _received_rows(sources: Sources, period: Period) -> list[tuple]:
-    """Per partner, day and type: bounded by partners x days x types, whatever the traffic."""
+def _received_rows(sources: Sources, period: Period) -> tuple[list[tuple], int]:
+    """Per partner, day and type (bounded by partners x days x types, whatever the traffic); and
+    how many files' types do not add up (the rows of the Breaks section)."""
     rows: dict[tuple, dict] = {}
+    breaks = 0
     for tally in _tallies(sources, period):
+        breaks += bool(tally.difference)
         key = (tally.partner_id or "(unknown)", day(tally.received_at), tally.doc_type)
         row = rows.setdefault(key, {"partner": key[0], "day": key[1], "type": key[2], "groups": None, "segments": None,
                                     **dict.fromkeys(("files", "received", *OUTCOMES, "break", "units"), 0),
@@ -184,17 +186,14 @@ def _received_rows(sources: Sources, period: Period) -> list[tuple]:
         row["posted_amount"] += tally.posted_amount
         row["held_amount"] += tally.held_amount
         row["units"] += tally.units
-    return [tuple(row[c.key] for c in RECEIVED) for row in rows.values()]
-
-
-def _broken(sources: Sources, period: Period) -> Iterator[Tally]:
-    return (tally for tally in _tallies(sources, period) if tally.difference)
+    return [tuple(row[c.key] for c in RECEIVED) for row in rows.values()], breaks
 
 
 def _break_rows(sources: Sources, period: Period) -> Iterator[tuple]:
-    for tally in _broken(sources, period):
-        yield (tally.interchange_id, tally.filename, tally.partner_id, utc(tally.received_at), tally.doc_type, tally.received,
-               *(tally.outcomes[o] for o in OUTCOMES), tally.difference)
+    for tally in _tallies(sources, period):
+        if tally.difference:
+                yield (tally.interchange_id, tally.filename, tally.partner_id, utc(tally.received_at), tally.doc_type, tally.received,
+                   *(tally.outcomes[o] for o in OUTCOMES), tally.difference)
 
 
 def _sent(period: Period):

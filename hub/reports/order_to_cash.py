@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 from hub.reports.erp_books import OrderProgress
-from hub.reports.model import Column, Figure, Period, Report, Section, column_sums
+from hub.reports.model import Column, Figure, Period, Report, Section
 from hub.reports.sources import Sources, open_exceptions, volume_by_day
 from hub.timespan import utc
 
@@ -80,14 +80,19 @@ def _age_days(sources: Sources, order: OrderProgress, held_since) -> Decimal:
     return Decimal(max(0.0, (sources.now - start).total_seconds() / 86400)).quantize(Decimal("0.1"))
 
 
-def _hold_codes(sources: Sources, period: Period) -> list[tuple]:
+def _hold_codes(sources: Sources, period: Period) -> tuple[list[tuple], int, Decimal]:
+    """Held orders per hold code; and the held orders and their amount, each order once (an order
+    held for two codes is in two rows)."""
     codes: dict[str, dict] = {}
-    for code, *_, age, total in _held(sources, period):
+    orders, amount, last = 0, ZERO, None
+    for code, order_id, *_, age, total in _held(sources, period):
         found = codes.setdefault(code, {"orders": 0, "amount": ZERO, "oldest": Decimal(0)})
         found["orders"] += 1
         found["amount"] += total
         found["oldest"] = max(found["oldest"], age)
-    return [(code, v["orders"], v["amount"], v["oldest"]) for code, v in sorted(codes.items())]
+        if order_id != last:  # an order's rows come together
+            orders, amount, last = orders + 1, amount + total, order_id
+    return [(code, v["orders"], v["amount"], v["oldest"]) for code, v in sorted(codes.items())], orders, amount
 
 
 def _unbilled(sources: Sources, period: Period) -> Iterator[tuple]:
@@ -104,18 +109,17 @@ def _unshipped(sources: Sources, period: Period) -> Iterator[tuple]:
 
 def build(sources: Sources, period: Period) -> Report:
     statuses = {row[0]: row for row in _by_status(sources, period)}
-    hold_codes = _hold_codes(sources, period)
+    hold_codes, held_orders, held_amount = _hold_codes(sources, period)
     unbilled = sum(1 for _ in _unbilled(sources, period))
     unshipped = sum(1 for _ in _unshipped(sources, period))
-    held = column_sums(HOLD_CODES, hold_codes)
     summary = [
         *(Figure(f"Orders {status.lower()}", statuses[status][1]) for status in ("BOOKED", "SHIPPED", "INVOICED")),
         Figure("Booked amount (still open)", statuses["BOOKED"][2], "money"),
         Figure("Invoiced amount", statuses["INVOICED"][2], "money"),
         Figure("Shipped, not invoiced", unbilled, alarm=bool(unbilled)),
         Figure("Invoiced, not shipped", unshipped, alarm=bool(unshipped)),
-        Figure("Orders on hold", len({row[1] for row in _held(sources, period)}), alarm=bool(held["orders"])),
-        Figure("Amount on hold", held["amount"], "money"),
+        Figure("Orders on hold", held_orders, alarm=bool(held_orders)),
+        Figure("Amount on hold", held_amount, "money"),
     ]
     return Report("order-to-cash", "Order to cash", period, sources.now, summary, [
         Section("statuses", "Orders by status", BY_STATUS, lambda: list(statuses.values()),
