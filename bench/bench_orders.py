@@ -14,7 +14,6 @@ Prints POs per second (median of --runs) and the peak resident memory of the pro
 from __future__ import annotations
 
 import argparse
-import csv
 import random
 import resource
 import shutil
@@ -30,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 from hub.bootstrap import initialise  # noqa: E402
 from hub.config import Settings  # noqa: E402
 from hub.pipeline import Hub  # noqa: E402
+from tests.synthetic_customers import rewrite_csv  # noqa: E402
 
 # Summit (C100, gold: 5% off list; contracts on HS-2001 and HS-1001): our price per item
 PRICES = {"HS-1001": "11.25", "HS-1002": "7.98", "HS-1003": "5.89", "HS-2002": "141.55", "HS-2003": "75.05", "HS-3001": "4.51", "HS-3002": "9.31"}
@@ -40,18 +40,9 @@ def make_seed(folder: Path) -> Path:
     """The scenario, with room for a benchmark's worth of orders."""
     seed = folder / "seed"
     shutil.copytree(ROOT / "samples" / "scenario", seed, ignore=shutil.ignore_patterns("documents"))
-    _rewrite(seed / "erp" / "customers.csv", lambda r: {**r, "credit_limit": "1000000000.00"})
-    _rewrite(seed / "erp" / "inventory.csv", lambda r: {**r, "on_hand": "100000000"})
+    rewrite_csv(seed / "erp" / "customers.csv", lambda r: {**r, "credit_limit": "1000000000.00"})
+    rewrite_csv(seed / "erp" / "inventory.csv", lambda r: {**r, "on_hand": "100000000"})
     return seed
-
-
-def _rewrite(path: Path, change) -> None:
-    with path.open() as f:
-        rows = list(csv.DictReader(f))
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(change(r) for r in rows)
 
 
 def purchase_order(po_number: int, lines: int, rng: random.Random) -> list[str]:

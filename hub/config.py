@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     delivery_timeout_seconds: float = Field(30.0, description="How long one push may take")
     ack_due_hours: float = Field(24, description="Hours a partner has to acknowledge (997/999) a document we sent before it counts as overdue")
     worker_poll_seconds: float = Field(1.0, description="How often an idle worker looks for received files")
+    lease_seconds: float = Field(60.0, description="How long a worker's claim on a file or document lasts; a dead worker's claims return after it")
+    worker_batch: int = Field(20, description="Documents a worker claims and settles in one ledger transaction")
+    max_attempts: int = Field(5, description="Claims of a file or document that never settled (its worker died) before it is set aside for a person")
+    db_pool_size: int = Field(5, description="PostgreSQL connections each process keeps per database (and as many again when busy)")
     queue_sla_hours: dict[str, float] = Field(default_factory=lambda: dict(QUEUE_SLA_HOURS), description="Hours to resolve an exception, by queue")
     queue_priority: dict[str, int] = Field(default_factory=lambda: dict(QUEUE_PRIORITY), description="Priority of an exception (1 first), by queue")
 

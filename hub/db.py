@@ -13,12 +13,14 @@ from sqlalchemy import Connection, Engine, create_engine, event
 IMMEDIATE = {"sqlite_begin": "IMMEDIATE"}
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, pool_size: int = 5) -> Engine:
+    """An engine for `url`; on PostgreSQL a pool of `pool_size` connections (and as many again
+    when busy), each checked before use so a restarted server costs a reconnect, not an error."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
         sqlite_one_writer(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
 
 
 def writer(engine: Engine) -> Engine:

@@ -1,11 +1,12 @@
-"""One document's way through the pipeline, kept in memory and written to the ledger once.
+"""One document's way through the pipeline, kept in memory and written to the ledger at the end
+of each step.
 
-A document's row is inserted when it settles, with its final state and values; its transitions
-(one event each, with the time each happened), exceptions, posting attempts, outbound files and
-(for a partner's 997/999) what it says of files we sent go into a `LedgerBatch` that the pipeline
-writes with one statement per table. Nothing of a document reaches the ledger before it settles,
-so a document that fails half-way leaves nothing behind to clean up; the whole file's rows commit
-together after its bytes.
+A document's row is inserted when the split step is done with it: settled (rejected, held ...) or
+queued (`mapped`) for the decide step, which updates it when it settles. Its transitions (one
+event each, with the time each happened), exceptions, posting attempts, outbound files and (for a
+partner's 997/999) what it says of files we sent go into a `LedgerBatch` that the pipeline writes
+with one statement per table, in the step's one transaction. So a document that fails half-way
+leaves nothing behind to clean up.
 """
 
 from __future__ import annotations
@@ -111,16 +112,25 @@ _RERUN_CLEARS = dict.fromkeys(("canonical", "decisions", "holds", "problems", "e
 
 
 class DocumentRun:
-    def __init__(self, row, parsed: ParsedDocument, partner: Partner, rerun: Rerun | None = None):
+    """A document's run: from its file (`row`: the interchange), fresh or again (`rerun`), or on
+    from where it waited in the queue (`queued`: its ledger row)."""
+
+    def __init__(self, row, parsed: ParsedDocument, partner: Partner, rerun: Rerun | None = None, queued: Any = None):
         self.row = row
         self.parsed = parsed
         self.partner = partner
         self.rerun = rerun
-        if rerun is None:
-            self.state = "received"
+        self.queued = queued
+        if queued is not None:
+            self.state = queued.state
             self.values: dict[str, Any] = {}
-            self.transitions: list[dict] = [{"from_state": None, "to_state": "received", "detail": None, "at": now()}]
-            self.document_id: int | None = None
+            self.transitions: list[dict] = []
+            self.document_id: int | None = queued.id
+        elif rerun is None:
+            self.state = "received"
+            self.values = {}
+            self.transitions = [{"from_state": None, "to_state": "received", "detail": None, "at": now()}]
+            self.document_id = None
         else:
             self.state = rerun.document.state
             self.values = {**_RERUN_CLEARS, "overrides": rerun.overrides}
@@ -134,9 +144,16 @@ class DocumentRun:
         self.outbound: list[OutboundMessage] = []
         self.acknowledgments: list[dict] = []  # a partner's 997/999: what it says of files we sent
 
+    @classmethod
+    def on_from_queue(cls, row, document, partner: Partner) -> DocumentRun:
+        """The run of a queued (`mapped`) document: its file's `row`, its ledger row `document`."""
+        control = {"group_control": document.group_control, "set_control": document.set_control}
+        parsed = ParsedDocument(index=document.position, doc_type=document.doc_type, tree={}, control=control)
+        return cls(row, parsed, partner, queued=document)
+
     def again(self) -> DocumentRun:
         """A clean start of the same run (after it failed half-way)."""
-        return DocumentRun(self.row, self.parsed, self.partner, self.rerun)
+        return DocumentRun(self.row, self.parsed, self.partner, self.rerun, self.queued)
 
     @property
     def source_document(self) -> str:
@@ -186,8 +203,8 @@ class DocumentRun:
         self.attempts = []
 
     def finish(self, conn: Connection, batch: LedgerBatch) -> None:
-        """Insert the settled document (or update it, on a rerun) and queue its other rows in the batch."""
-        if self.rerun is None:
+        """Insert the document (or update it: a rerun, a queued document) and queue its other rows in the batch."""
+        if self.document_id is None:
             self.document_id = Ledger.add_document(
                 conn,
                 interchange_id=self.row.id,
@@ -199,6 +216,9 @@ class DocumentRun:
                 state=self.state,
                 **self.values,
             )
+            new_holds = self.holds
+        elif self.rerun is None:
+            Ledger.update_document(conn, self.document_id, state=self.state, **self.values)
             new_holds = self.holds
         else:
             Ledger.update_document(conn, self.document_id, state=self.state, **self.values)
@@ -216,5 +236,5 @@ class DocumentRun:
     def report(self) -> DocumentReport:
         return DocumentReport(
             self.row.filename, self.partner.id, self.parsed.doc_type, self.state, self.hold_codes, self.erp_ref, self.errors,
-            self.row.id, self.document_id, self.values.get("reference"),
+            self.row.id, self.document_id, self.values.get("reference", self.queued.reference if self.queued is not None else None),
         )

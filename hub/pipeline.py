@@ -1,13 +1,21 @@
 """The flow of one file: receive -> split -> map -> decide -> post -> answer.
 
-`Hub.ingest` commits the file's bytes first, then runs it to a settled state. All ledger rows of
-one file (documents, events, exceptions, postings, outbox) are written in one transaction after
-its bytes; ERP postings are their own transactions, idempotent on `source_document`. So a crash
-anywhere leaves the file `received`, and `Hub.resume` runs it again: what reached the ERP is
-found there (a replay), nothing is posted twice.
+`Hub.ingest` commits the file's bytes first; then two steps, each a claim on the ledger's work
+queue (hub.ledger.queue) and one ledger transaction:
 
-One document's failure never touches another: every document runs inside its own savepoint and
-anything unexpected becomes an exception in queue `internal` on that document alone.
+  split   the file is read, its documents mapped; those with a flow wait in state `mapped`
+          (queued, with their lanes: hub.flows.lanes), the others settle (rejected, held ...);
+          the file's acknowledgment (997/999) is made here
+  decide  queued documents, a batch at a time in the order received within each lane, go through
+          their flow: rules, ERP posting, 855/856/810
+
+ERP postings are their own transactions, idempotent on `source_document`. So a crash anywhere
+leaves the file `received` or the documents `mapped`, and whoever claims them next (after the dead
+claim's lease runs out) runs them again: what reached the ERP is found there (a replay), nothing is
+posted twice.
+
+One document's failure never touches another: anything unexpected becomes an exception in queue
+`internal` on that document alone.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from hub.canonical import PurchaseOrder, Source
+from hub.canonical import DOCUMENT_MODELS, PurchaseOrder, Source
 from hub.config import Settings
 from hub.db import make_engine
 from hub.delivery import Dispatcher
@@ -32,10 +40,13 @@ from hub.erp import ErpGateway
 from hub.document_run import DocumentReport, DocumentRun, LedgerBatch, Rerun
 from hub.errors import ConfigurationError, Conflict, InputError, NotFound, Problem
 from hub.ledger import tables as t
+from hub.ledger.queue import WorkQueue
+from hub.ledger.presence import new_worker_id
 from hub.ledger.store import Ledger
 from hub.orders.booking import rejection
 from hub.mapping import MappingEngine
 from hub.flows import FlowContext, flow_for
+from hub.flows.lanes import lanes
 from hub.flows.context import SentFiles
 from hub.holds import Hold
 from hub.partners import Partner, PartnerDirectory
@@ -46,6 +57,9 @@ from hub.live_config import ConfigView, LiveConfig
 log = logging.getLogger("hub.pipeline")
 
 BATCH_ROWS = 5000  # events buffered before they are written (bounds memory on large files)
+_GAVE_UP = ("the hub's workers stopped {n} times while running this without finishing (see their logs); "
+            "it is set aside so it cannot stop them again")
+_FILE_OF_RUN = (t.interchanges.c.id, t.interchanges.c.channel, t.interchanges.c.filename, t.interchanges.c.partner_id)
 
 
 class _Counters:
@@ -108,8 +122,10 @@ class Hub:
     def __init__(self, settings: Settings, registry: Registry | None = None):
         self.settings = settings
         self.registry = registry or load_registry()
-        self.ledger = Ledger(make_engine(settings.ledger_url))
-        self.erp_engine = make_engine(settings.erp_url)
+        self.ledger = Ledger(make_engine(settings.ledger_url, settings.db_pool_size))
+        self.erp_engine = make_engine(settings.erp_url, settings.db_pool_size)
+        self.queue = WorkQueue(self.ledger, settings.lease_seconds)
+        self.owner = new_worker_id()  # what this process's own claims carry (a Worker thread has its own)
         self.erp = self.registry.erp("reference", self.erp_engine)
         self.config = LiveConfig(self.ledger.engine, settings)
         self.rules = self.config.rules
@@ -138,42 +154,61 @@ class Hub:
         return reports
 
     def resume(self) -> list[DocumentReport]:
-        """Run every file that was received but not settled (after a crash)."""
-        reports = []
-        while (done := self.process_next()) is not None:
-            reports += done
+        """Run every file and document that was received but not settled (after a crash; a dead
+        process's claims come back when their lease runs out, HUB_LEASE_SECONDS)."""
+        self.queue.release_orphans()
+        reports: dict = {}
+        while (done := self.work_next(self.owner)) is not None:
+            _latest(reports, done)
         self.deliver_outbox()
-        return reports
+        return list(reports.values())
 
-    # -- one file -----------------------------------------------------------------------------------
+    # -- the work queue ---------------------------------------------------------------------------
 
-    def process_next(self) -> list[DocumentReport] | None:
-        """Claim the oldest received file no other worker holds and run it; None when there is none.
-
-        The claim is the row lock of the file's own transaction (FOR UPDATE SKIP LOCKED on
-        PostgreSQL; SQLite's single writer): a worker that dies lets go of it with its connection.
-        """
-        with self.ledger.writer.begin() as conn:
-            row = Ledger.claim_next(conn)
-            return None if row is None else self._process(conn, row)
+    def work_next(self, owner: str) -> list[DocumentReport] | None:
+        """Split the oldest received file, else decide the next batch of queued documents, as
+        `owner`; None when there was nothing to claim."""
+        interchange_id = self.queue.claim_file(owner)
+        if interchange_id is not None:
+            return self._split(interchange_id, owner)
+        document_ids = self.queue.claim_documents(owner, self.settings.worker_batch)
+        if document_ids:
+            return self._decide(document_ids, owner)
+        return None
 
     def process_interchange(self, interchange_id: int) -> list[DocumentReport]:
-        """Run one received file; nothing if it is settled already or another worker holds it."""
+        """Split one received file and decide its documents now (with any queued before them);
+        its documents' reports. Nothing if it is settled already or another worker holds it; a
+        document that must wait behind one another worker holds stays queued (`mapped`)."""
+        if self.queue.claim_file(self.owner, interchange_id) is None:
+            return []
+        reports = _latest({}, self._split(interchange_id, self.owner))
+        while document_ids := self.queue.claim_documents(self.owner, self.settings.worker_batch):
+            _latest(reports, [r for r in self._decide(document_ids, self.owner) if r.interchange_id == interchange_id])
+        return list(reports.values())
+
+    # -- split: one file -----------------------------------------------------------------------------
+
+    def _split(self, interchange_id: int, owner: str) -> list[DocumentReport]:
         with self.ledger.writer.begin() as conn:
-            row = Ledger.claim(conn, interchange_id)
-            return [] if row is None else self._process(conn, row)
+            row = WorkQueue.hold_file(conn, interchange_id, owner)
+            if row is None:  # the claim ran out and someone else has the file
+                return []
+            if row.attempts > self.settings.max_attempts:
+                return self._reject_interchange(conn, row, [Problem("worker-failed", _GAVE_UP.format(n=row.attempts - 1))])
+            return self._process(conn, row)
 
     def _process(self, conn: Connection, row) -> list[DocumentReport]:
         interchange_id = row.id
         self.config.refresh()
-        conditions = Conditions(self.config.view(), self.erp, partial(Ledger.files_in_group, conn))
+        config = self.config.view()
         partners = self.ledger.partner_directory()
         hinted = partners.get(row.partner_id) if row.partner_id else None
         ref = None
         try:
             if row.partner_id and hinted is None:
                 raise _Rejected([Problem("unknown-partner", f"{row.partner_id} is not a trading partner")])
-            result = self._read(row.raw, hinted, conditions.config)
+            result = self._read(row.raw, hinted, config)
             if (contents := _contents(result)) is not None:
                 Ledger.record_contents(conn, row, contents)
             partner = self._identify(result, hinted, partners)
@@ -188,9 +223,8 @@ class Hub:
             return self._reject_interchange(conn, row, rejected.problems)
         sender = ":".join(result.sender) if result.sender else None
         Ledger.mark_interchange(conn, interchange_id, "received", partner_id=partner.id, format=result.format, control_number=result.interchange_control, sender=sender)
-        counters = _Counters(conn)
         batch = LedgerBatch(self.settings)
-        batch.send(self._acknowledgments(result, partner, partners, counters), interchange_id)
+        batch.send(self._acknowledgments(result, partner, partners, _Counters(conn)), interchange_id)
         done = Ledger.settled_positions(conn, interchange_id)
         reports = []
         for parsed in result.documents:
@@ -198,7 +232,7 @@ class Hub:
                 continue
             if ref is None and not parsed.problems and not result.problems:
                 ref = self.erp.reference_data()
-            doc = self._process_document(DocumentRun(row, parsed, partner), result, partners, ref, counters, conditions)
+            doc = self._process_document(DocumentRun(row, parsed, partner), partial(self._map_document, result=result, config=config, ref=ref))
             doc.finish(conn, batch)
             reports.append(doc.report())
             if len(batch.events) > BATCH_ROWS:
@@ -273,16 +307,19 @@ class Hub:
 
     # -- one document -----------------------------------------------------------------------------------
 
-    def _process_document(self, doc: DocumentRun, result: ReadResult, partners, ref, counters, conditions: Conditions) -> DocumentRun:
+    def _process_document(self, doc: DocumentRun, step: Callable[[DocumentRun], Any]) -> DocumentRun:
+        """Run `step` on a document; anything unexpected holds the document alone (queue `internal`)."""
         try:
-            self._run_document(doc, result, partners, ref, counters, conditions)
+            step(doc)
         except Exception as exc:  # one document's failure must not touch the others
             log.exception("document %s of interchange %s failed", doc.parsed.index, doc.row.id)
             doc = doc.again()
             doc.hold([Hold("INTERNAL_ERROR", "internal", f"the hub failed on this document: {type(exc).__name__}: {exc}")])
         return doc
 
-    def _run_document(self, doc: DocumentRun, result: ReadResult, partners, ref, counters, conditions: Conditions) -> None:
+    def _map_document(self, doc: DocumentRun, result: ReadResult, config: ConfigView, ref) -> Any:
+        """Validate and map a document; the canonical document when it has a flow to go through
+        (the document is then `mapped`, with its lanes), else None (it has settled)."""
         parsed, partner = doc.parsed, doc.partner
         if result.problems or parsed.problems:
             return doc.reject(list(dict.fromkeys(result.problems + parsed.problems)))
@@ -301,20 +338,56 @@ class Hub:
             version=parsed.control.get("version"),
         )
         try:
-            mapping = conditions.config.mapping(partner.id, doctype)
+            mapping = config.mapping(partner.id, doctype)
         except ConfigurationError as exc:
             return doc.hold([Hold("NO_MAPPING", "integration", str(exc))])
         canonical, problems = self.mapper.map(parsed, mapping, source)
         if problems:
             return doc.reject(problems)
-        doc.advance("mapped", canonical=canonical.model_dump(mode="json"), reference=canonical.reference, quantity=canonical.units,
-                    detail={"mapping": mapping.name, "version": mapping.digest[:12]})
-        flow = flow_for(canonical.doc_type, partner.role)
-        if flow is None:
+        if flow_for(canonical.doc_type, partner.role) is None:
             return doc.hold([Hold("NOT_SUPPORTED", "integration", f"we take no {canonical.doc_type.replace('_', ' ')} documents from a {partner.role} ({partner.id})")])
+        doc.advance("mapped", canonical=canonical.model_dump(mode="json"), reference=canonical.reference, quantity=canonical.units,
+                    lanes=lanes(canonical, partner, ref), detail={"mapping": mapping.name, "version": mapping.digest[:12]})
+        return canonical
+
+    def _decide_document(self, doc: DocumentRun, canonical, partners, ref, counters, conditions: Conditions) -> None:
+        """Run a mapped document through its flow: rules, ERP, what we answer."""
+        partner = doc.partner
         context = FlowContext(conditions.erp, conditions.config.rules, self.registry.document_writers, partners, ref, counters, conditions.sent,
                               reconsider=conditions.reconsider, waived=conditions.waived, price_overrides=conditions.price_overrides)
-        flow(doc, canonical, partner, context)
+        flow_for(canonical.doc_type, partner.role)(doc, canonical, partner, context)
+
+    def _run_document(self, doc: DocumentRun, result: ReadResult, partners, ref, counters, conditions: Conditions) -> None:
+        """Map and decide at once (a rerun, a rehearsal)."""
+        canonical = self._map_document(doc, result, conditions.config, ref)
+        if canonical is not None:
+            self._decide_document(doc, canonical, partners, ref, counters, conditions)
+
+    # -- decide: a batch of queued documents -------------------------------------------------------------
+
+    def _decide(self, document_ids: list[int], owner: str) -> list[DocumentReport]:
+        self.config.refresh()
+        partners, ref = self.ledger.partner_directory(), self.erp.reference_data()
+        batch, reports, files = LedgerBatch(self.settings), [], {}
+        with self.ledger.writer.begin() as conn:
+            conditions = Conditions(self.config.view(), self.erp, partial(Ledger.files_in_group, conn))
+            counters = _Counters(conn)
+            for document in WorkQueue.hold_documents(conn, document_ids, owner):
+                if document.interchange_id not in files:
+                    files[document.interchange_id] = conn.execute(select(*_FILE_OF_RUN).where(t.interchanges.c.id == document.interchange_id)).one()
+                run = DocumentRun.on_from_queue(files[document.interchange_id], document, partners.get(document.partner_id))
+                if document.attempts > self.settings.max_attempts:
+                    run.hold([Hold("INTERNAL_ERROR", "internal", _GAVE_UP.format(n=document.attempts - 1))])
+                elif not run.partner.enabled:
+                    run.hold([Hold("PARTNER_DISABLED", "integration", f"partner {run.partner.id} was disabled before this document was decided")])
+                else:
+                    canonical = DOCUMENT_MODELS[document.canonical["doc_type"]].model_validate(document.canonical)
+                    run = self._process_document(run, partial(self._decide_document, canonical=canonical, partners=partners, ref=ref,
+                                                              counters=counters, conditions=conditions))
+                run.finish(conn, batch)
+                reports.append(run.report())
+            batch.flush(conn)
+        return reports
 
     # -- a settled document, again (hub.document_actions decides when and how) ----------------------------
 
@@ -336,7 +409,8 @@ class Hub:
             if how.cancel:
                 self._cancel(run, partners, _Counters(conn))
             else:
-                run = self._process_document(run, result, partners, self.erp.reference_data(), _Counters(conn), conditions)
+                run = self._process_document(run, partial(self._run_document, result=result, partners=partners, ref=self.erp.reference_data(),
+                                                          counters=_Counters(conn), conditions=conditions))
             batch = LedgerBatch(self.settings)
             run.finish(conn, batch)
             batch.flush(conn)
@@ -388,7 +462,8 @@ class Hub:
             for config in configs:
                 run, result = self._again(row, document, Rerun(document, "rehearsal", "rehearsal", "", document.overrides), config, partners)
                 conditions = Conditions(config, rehearsal, self.ledger.committed_files_in_group, reconsider=True)
-                runs.append(self._process_document(run, result, partners, ref, _NoNumbers(), conditions))
+                runs.append(self._process_document(run, partial(self._run_document, result=result, partners=partners, ref=ref,
+                                                                counters=_NoNumbers(), conditions=conditions)))
             yield runs
 
     def rehearse_file(self, raw: bytes, partner_id: str, config: ConfigView) -> list[DocumentRun]:
@@ -405,8 +480,8 @@ class Hub:
         row = SimpleNamespace(id=0, channel="test", filename="sample", partner_id=partner.id)
         conditions = Conditions(config, self.erp.rehearsal(), self.ledger.committed_files_in_group, reconsider=True)
         ref = self.erp.reference_data()
-        return [self._process_document(DocumentRun(row, parsed, partner), result, partners, ref, _NoNumbers(), conditions)
-                for parsed in result.documents]
+        run = partial(self._run_document, result=result, partners=partners, ref=ref, counters=_NoNumbers(), conditions=conditions)
+        return [self._process_document(DocumentRun(row, parsed, partner), run) for parsed in result.documents]
 
     # -- helpers ------------------------------------------------------------------------------------------
 
@@ -414,6 +489,13 @@ class Hub:
         """Put committed outbound files of pickup partners into `<data dir>/outbox/<partner>/`; files
         pushed to a partner's URL wait for the delivery service (`hub serve`, `hub worker`, `hub outbox deliver`)."""
         self.dispatcher.place_pickups()
+
+
+def _latest(reports: dict, more: list[DocumentReport]) -> dict:
+    """Reports by document, the later step's replacing the earlier (a file's own report kept as is)."""
+    for report in more:
+        reports[report.document_id if report.document_id is not None else id(report)] = report
+    return reports
 
 
 def _contents(result: ReadResult) -> dict[str, Any] | None:

@@ -1,9 +1,9 @@
 """The running hub: the HTTP API, the SFTP server, a worker and outbound delivery in one process.
 
-`hub serve` runs all of them (the embedded default); `hub worker` runs only the worker and
-delivery, for more machines later. They share one asyncio loop, except the worker, which runs
-documents in its own thread (the pipeline is synchronous) and is woken by intake in this
-process. Everything stops together on SIGINT/SIGTERM or when `stop` is set.
+`hub serve` runs all of them (the embedded default; `--no-workers` for an API node); `hub worker`
+runs only workers and delivery, on as many machines as needed against one PostgreSQL. They share
+one asyncio loop, except the workers, which run documents in their own threads (the pipeline is
+synchronous) and are woken by intake in this process. Everything stops together on SIGINT/SIGTERM or when `stop` is set.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from hub.config import Settings
 from hub.credentials import CredentialStore
 from hub.intake import Intake, ReceiptsFirst
 from hub.pipeline import Hub
-from hub.worker import Worker
+from hub.worker import WorkerPool
 
 log = logging.getLogger("hub.serve")
 
@@ -41,12 +41,13 @@ class _Uvicorn(uvicorn.Server):
 
 
 class Service:
-    def __init__(self, settings: Settings, http: Listen | None, sftp: Listen | None, workers: bool = True):
+    def __init__(self, settings: Settings, http: Listen | None, sftp: Listen | None, workers: int = 1):
+        """`workers`: worker threads in this process (0: none, an API node)."""
         self.settings = settings
         self.hub = Hub(settings)
         self.dispatcher = self.hub.dispatcher if workers else None
         turns = ReceiptsFirst()
-        self.worker = Worker(self.hub, settings.worker_poll_seconds, on_settled=self.dispatcher.wake, turns=turns) if workers else None
+        self.worker = WorkerPool(self.hub, workers, on_settled=self.dispatcher.wake, turns=turns) if workers else None
         self.intake = Intake(self.hub.ledger, wake=self.worker.wake if self.worker else lambda: None, turns=turns)
         self.http, self.sftp = http, sftp
         self.http_port: int | None = None

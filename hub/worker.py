@@ -1,9 +1,14 @@
-"""A worker: takes received files from the ledger, runs each to a settled state, hands the
-outbound files it made to delivery. `hub serve` runs one beside the servers; `hub worker` alone.
+"""Workers: threads that claim work from the ledger's queue (hub.ledger.queue) and run it, files
+to split and batches of documents to decide, and hand what they settled to delivery.
 
-It sleeps until an intake in the same process wakes it, or `poll_seconds` pass (files another
-process received). A failure on one file is logged and the file is left `received` for the next
-turn; it never stops the worker.
+`hub serve` runs them beside its servers, `hub worker --concurrency N` alone; a `WorkerPool` is
+one process's N threads, its row in `workers` (hub.ledger.presence) and its heartbeat, which
+renews the leases of what its threads hold (a live worker never loses a claim; a dead one's claims
+come back after HUB_LEASE_SECONDS).
+
+A thread sleeps until an intake in the same process wakes it, or `poll_seconds` pass (work another
+process received or left). A failure is logged, what the thread held is given back for the next
+turn, and the thread carries on: a database that went away is waited out, never fatal.
 """
 
 from __future__ import annotations
@@ -13,18 +18,21 @@ import threading
 from collections.abc import Callable
 
 from hub.intake import ReceiptsFirst
+from hub.ledger.presence import Presence, new_worker_id
+from hub.ledger.tables import IN_FLIGHT_STATES
 
 log = logging.getLogger("hub.worker")
 
 
 class Worker:
-    def __init__(self, hub, poll_seconds: float, on_settled: Callable[[], None] = lambda: None, name: str = "worker",
+    def __init__(self, hub, poll_seconds: float, on_settled: Callable[[], None] = lambda: None, owner: str | None = None,
                  turns: ReceiptsFirst | None = None):
         self.hub = hub
         self.turns = turns or ReceiptsFirst()  # shared with the intake in this process
         self.poll_seconds = poll_seconds
-        self.on_settled = on_settled  # called after each file (delivery wakes up)
-        self.name = name
+        self.on_settled = on_settled  # called after each piece of work (delivery wakes up)
+        self.owner = owner or new_worker_id()  # what its claims carry
+        self.settled = 0  # documents (and files settled as a whole) this thread finished
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -33,9 +41,8 @@ class Worker:
         self._wake.set()
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name=f"hub-{self.name}", daemon=True)
+        self._thread = threading.Thread(target=self.run, name=f"hub-worker-{self.owner}", daemon=True)
         self._thread.start()
-        log.info("%s started (looks for received files every %ss, and at once when one arrives here)", self.name, self.poll_seconds)
 
     def stop(self, timeout: float = 30) -> None:
         self._stop.set()
@@ -51,16 +58,91 @@ class Worker:
             self._wake.wait(self.poll_seconds)
 
     def run_one(self) -> bool:
-        """Run the next received file; False when there was none (or it failed and waits)."""
+        """Run the next piece of work; False when there was none (or it failed and waits)."""
         self.turns.wait_for_receipts_in_flight()
         try:
-            reports = self.hub.process_next()
-        except Exception:  # the database went away, a bug: log it, keep the file, try again later
-            log.exception("%s could not run the next file; it stays received and is tried again", self.name)
+            reports = self.hub.work_next(self.owner)
+        except Exception:  # the database went away, a bug: log it, give the work back, try again later
+            log.exception("%s could not finish its work; it is given back and tried again", self.owner)
+            self._give_back()
             return False
         if reports is None:
             return False
-        for report in reports:
+        settled = [report for report in reports if report.state not in IN_FLIGHT_STATES]  # not those split and queued
+        self.settled += len(settled)
+        for report in settled:
             log.info("interchange %s: %s %s %s -> %s", report.interchange_id, report.partner, report.type or "-", report.reference or "", report.state)
         self.on_settled()
         return True
+
+    def _give_back(self) -> None:
+        try:
+            self.hub.queue.release([self.owner])
+        except Exception as exc:  # the database is still away: the lease runs out instead
+            log.warning("%s could not give its claims back (%s); they return when their lease runs out", self.owner, exc)
+
+
+class WorkerPool:
+    """One process's workers: `concurrency` threads, its presence and heartbeat."""
+
+    def __init__(self, hub, concurrency: int, on_settled: Callable[[], None] = lambda: None, turns: ReceiptsFirst | None = None):
+        settings = hub.settings
+        self.hub = hub
+        self.worker_id = new_worker_id()
+        self.heartbeat_seconds = self.heartbeat_for(settings)
+        self.presence = Presence(hub.ledger, self.heartbeat_seconds)
+        self.workers = [Worker(hub, settings.worker_poll_seconds, on_settled, f"{self.worker_id}/{n}", turns) for n in range(1, concurrency + 1)]
+        self._stop = threading.Event()
+        self._heart: threading.Thread | None = None
+
+    @staticmethod
+    def heartbeat_for(settings) -> float:
+        """Seconds between heartbeats: often enough that a lease never runs out under a live worker."""
+        return min(5.0, settings.lease_seconds / 3)
+
+    @property
+    def owners(self) -> list[str]:
+        return [w.owner for w in self.workers]
+
+    @property
+    def settled(self) -> int:
+        return sum(w.settled for w in self.workers)
+
+    def wake(self) -> None:
+        for worker in self.workers:
+            worker.wake()
+
+    def start(self) -> None:
+        self._release_orphans()
+        self.presence.arrive(self.worker_id, len(self.workers))
+        for worker in self.workers:
+            worker.start()
+        self._heart = threading.Thread(target=self._beat, name="hub-heartbeat", daemon=True)
+        self._heart.start()
+        log.info("worker started: %s with %d thread(s); looks for work every %ss and at once when a file arrives here",
+                 self.worker_id, len(self.workers), self.hub.settings.worker_poll_seconds)
+
+    def stop(self, timeout: float = 30) -> None:
+        self._stop.set()
+        for worker in self.workers:
+            worker.stop(timeout)
+        if self._heart is not None:
+            self._heart.join(timeout)
+        try:
+            self.hub.queue.release(self.owners)
+            self.presence.leave(self.worker_id, self.settled)
+        except Exception as exc:
+            log.warning("worker %s could not sign off (%s); its claims return when their lease runs out", self.worker_id, exc)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.heartbeat_seconds):
+            try:
+                self.hub.queue.renew(self.owners)
+                self.presence.beat(self.worker_id, self.settled)
+                self._release_orphans()
+            except Exception as exc:  # the database is away; the threads wait it out too
+                log.warning("worker %s heartbeat failed: %s", self.worker_id, exc)
+
+    def _release_orphans(self) -> None:
+        for owner in self.hub.queue.release_orphans():
+            log.warning("gave back the claims of %s: that process on this machine is no longer running", owner)

@@ -4,13 +4,14 @@
 #   tests/pg.sh start DIR   create and start a cluster in DIR (127.0.0.1, a free port, trust auth),
 #                           create databases hub_ledger and hub_erp, print the base URL
 #                           postgresql+psycopg://USER@127.0.0.1:PORT
+#   tests/pg.sh restart DIR restart it in place (fast shutdown: sessions are cut)
 #   tests/pg.sh stop DIR    stop it and remove DIR
 #
 # Installs Debian's postgresql package when no initdb is found. PostgreSQL refuses to run as root,
 # so as root the cluster belongs to the `postgres` user (created if missing) and runs via runuser.
 set -euo pipefail
 
-usage() { echo "usage: $0 start|stop DIR" >&2; exit 2; }
+usage() { echo "usage: $0 start|restart|stop DIR" >&2; exit 2; }
 [ $# -eq 2 ] || usage
 action=$1
 dir=$2
@@ -83,8 +84,16 @@ stop() {
     rm -rf "$dir"
 }
 
+# a restart in place (the same port and options), for tests of a database that goes away
+restart() {
+    [ -d "$dir/data" ] || { echo "pg.sh: no cluster in $dir" >&2; exit 1; }
+    cd /
+    as_owner "$(cat "$dir/bindir")/pg_ctl" -D "$dir/data" -l "$dir/server.log" -m fast -w -t 60 restart >&2
+}
+
 case "$action" in
     start) start ;;
     stop) stop ;;
+    restart) restart ;;
     *) usage ;;
 esac

@@ -30,7 +30,8 @@ chmod 755 "$pgdir"
 cleanup() { bash tests/pg.sh stop "$pgdir" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 HUB_TEST_PG_URL=$(bash tests/pg.sh start "$pgdir")
-export HUB_TEST_PG_URL
+HUB_TEST_PG_DIR=$pgdir  # for the test that restarts it
+export HUB_TEST_PG_URL HUB_TEST_PG_DIR
 echo "PostgreSQL for the tests: $HUB_TEST_PG_URL"
 
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

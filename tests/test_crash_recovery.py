@@ -1,5 +1,6 @@
 """Idempotency under crashes: the process dies between the ERP write and the ledger update;
-`hub resume` finishes the file and the ERP still holds exactly one order."""
+`hub resume` (which gives back at once the claims of a dead process on this machine) finishes the
+document and the ERP still holds exactly one order."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ def test_crash_after_erp_post_then_resume_posts_once(hub, settings):
     with hub.erp_engine.connect() as erp:
         assert erp.execute(text("SELECT count(*) FROM sales_orders WHERE customer_po = 'SUM-PO-1001'")).scalar() == 1
     with hub.ledger.engine.connect() as ledger:
-        assert ledger.execute(text("SELECT status FROM interchanges")).scalar() == "received"
-        assert ledger.execute(text("SELECT count(*) FROM documents")).scalar() == 0
+        assert ledger.execute(text("SELECT status FROM interchanges")).scalar() == "processed"  # split
+        assert ledger.execute(text("SELECT state, lease_until IS NOT NULL FROM documents")).one() == ("mapped", True)  # claimed, not decided
 
     resumed = hub_command(settings, "resume", "--json")
     assert resumed.returncode == 0, resumed.stderr

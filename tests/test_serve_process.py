@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import random
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 
@@ -24,7 +21,7 @@ from hub.credentials import CredentialStore
 from hub.ledger import tables as t
 from hub.signing import signed_headers
 from tests.conftest import DOCUMENTS, token_for
-from tests.live import wait_until
+from tests.live import HubProcess, wait_until
 
 PASSWORD = "summit sftp password"
 
@@ -33,32 +30,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-class HubProcess:
-    """`hub COMMAND` in its own process against the test's data dir and databases."""
-
-    def __init__(self, settings, *args: str):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")} | {"HUB_DATA_DIR": str(settings.data_dir)}
-        if settings.database_url:
-            env |= {"HUB_DATABASE_URL": settings.database_url, "HUB_ERP_DATABASE_URL": settings.erp_database_url}
-        self.log_path = settings.data_dir / f"{args[0]}-{time.monotonic_ns()}.log"
-        self.log = self.log_path.open("w")
-        self.process = subprocess.Popen([sys.executable, "-m", "hub.cli", *args], env=env, stdout=self.log, stderr=subprocess.STDOUT)
-
-    def output(self) -> str:
-        return self.log_path.read_text()
-
-    def wait_for_log(self, words: str, timeout: float = 60) -> None:
-        wait_until(lambda: words in self.output() or self.process.poll() is not None, timeout, f"{words!r} in the log")
-        assert words in self.output(), self.output()
-
-    def stop(self, sig: int = signal.SIGTERM) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-        code = self.process.wait(60)
-        self.log.close()
-        return code
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ from hub.api.params import read_body
 from hub.auth import actor_for
 from hub.errors import TooLarge
 from hub.ledger.store import AlreadyClaimed, Ledger
+from hub.ledger.tables import IN_FLIGHT_STATES
 from hub.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature_matches
 
 MAX_WAIT_SECONDS = 30
@@ -185,6 +186,7 @@ async def _settled(context: ApiContext, answer: dict[str, Any], wait: float) -> 
     deadline = time.monotonic() + wait
     while True:
         current = await asyncio.to_thread(_interchange_answer, context, answer["interchange_id"])
-        if current["status"] != "received" or time.monotonic() >= deadline:
+        settled = current["status"] != "received" and all(doc["state"] not in IN_FLIGHT_STATES for doc in current["documents"])
+        if settled or time.monotonic() >= deadline:
             return current
         await asyncio.sleep(0.02)

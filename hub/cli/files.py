@@ -19,7 +19,7 @@ def add_commands(sub) -> None:
     resume.add_argument("--json", action="store_true")
     resume.set_defaults(run=cmd_resume)
 
-    status = sub.add_parser("status", help="documents per state and open exceptions per queue")
+    status = sub.add_parser("status", help="workers alive, documents per state, the queue and open exceptions per queue")
     status.set_defaults(run=cmd_status)
 
 
@@ -67,14 +67,39 @@ def cmd_status(args) -> int:
     from hub.db import make_engine
     from hub.ledger.store import Ledger
 
-    print_status(Ledger(make_engine(Settings().ledger_url)))
+    settings = Settings()
+    print_status(Ledger(make_engine(settings.ledger_url)), settings)
     return 0
 
 
-def print_status(ledger) -> None:
+def print_status(ledger, settings: Settings) -> None:
+    from hub.ledger.presence import Presence
+    from hub.ledger.queue import WorkQueue
+    from hub.ledger.store import now
+    from hub.worker import WorkerPool
+
+    at = now()
+    workers = Presence(ledger, WorkerPool.heartbeat_for(settings)).alive()
+    print(f"workers alive: {len(workers)}" + ("" if workers else " (files wait until `hub serve` or `hub worker` runs)"))
+    for w in workers:
+        print(f"    {w.id}: {w.concurrency} thread(s), up {_ago(at, w.started_at)}, seen {_ago(at, w.seen_at)} ago, {w.done} settled")
     counts = ledger.state_counts()
     print("documents: " + (", ".join(f"{state} {n}" for state, n in sorted(counts.items())) or "none"))
     queues: dict[str, int] = {}
     for row in ledger.open_exceptions():
         queues[row.queue] = queues.get(row.queue, 0) + 1
     print("open exceptions: " + (", ".join(f"{q} {n}" for q, n in sorted(queues.items())) or "none"))
+    depth = WorkQueue(ledger, settings.lease_seconds).depth()
+    waiting = f"{depth['files']} file(s) to split, {depth['documents']} document(s) to decide"
+    if depth["oldest_received_at"] is not None:
+        waiting += f"; the oldest waiting arrived {_ago(at, depth['oldest_received_at'])} ago ({depth['oldest_received_at']:%Y-%m-%d %H:%M:%S} UTC)"
+    print(f"queue: {waiting}")
+
+
+def _ago(at, then) -> str:
+    """How long ago `then` was, for people: 42s, 5m 3s, 2h 10m, 3d 4h."""
+    seconds = max(0, int((at - (then if then.tzinfo else then.replace(tzinfo=at.tzinfo))).total_seconds()))
+    for unit, size, smaller, small_size in (("d", 86400, "h", 3600), ("h", 3600, "m", 60), ("m", 60, "s", 1)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} {seconds % size // small_size}{smaller}"
+    return f"{seconds}s"

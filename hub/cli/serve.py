@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import signal
@@ -21,7 +22,9 @@ def add_commands(sub) -> None:
     serve.add_argument("--no-workers", action="store_true", help="take files in but leave running them to `hub worker` processes")
     serve.set_defaults(run=cmd_serve)
 
-    worker = sub.add_parser("worker", help="run a worker alone: run received files, deliver the outbox")
+    worker = sub.add_parser("worker", help="run a worker alone: run received files and queued documents, deliver the outbox")
+    worker.add_argument("--concurrency", type=_positive, default=1, metavar="N",
+                        help="worker threads in this process (default 1); each holds up to two connections per database")
     worker.set_defaults(run=cmd_worker)
 
 
@@ -33,7 +36,7 @@ def cmd_serve(args) -> int:
     for line in initialise(settings, DEMO_SEED if first_start else None):
         log.info("%s", line)
     service = Service(settings, http=Listen(args.host, args.port),
-                      sftp=None if args.no_sftp else Listen(args.host, args.sftp_port), workers=not args.no_workers)
+                      sftp=None if args.no_sftp else Listen(args.host, args.sftp_port), workers=0 if args.no_workers else 1)
     return _run(service)
 
 
@@ -41,9 +44,17 @@ def cmd_worker(args) -> int:
     from hub.service import Service
 
     settings = _started_settings()
+    if settings.db_pool_size < args.concurrency + 2:  # each thread posts to the ERP while its ledger transaction is open
+        settings = settings.model_copy(update={"db_pool_size": args.concurrency + 2})
     for line in initialise(settings, None):
         log.info("%s", line)
-    return _run(Service(settings, http=None, sftp=None, workers=True))
+    return _run(Service(settings, http=None, sftp=None, workers=args.concurrency))
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
 
 
 def _started_settings() -> Settings:

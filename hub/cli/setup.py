@@ -45,6 +45,6 @@ def cmd_demo(args) -> int:
         for report in hub.ingest_file(path, partner_id=DEMO_PARTNERS.get(path.suffix)):
             print_report(report, False)
     print()
-    print_status(hub.ledger)
+    print_status(hub.ledger, settings)
     print(f"\noutbound files are in {settings.outbox_dir}/<partner>/")
     return 0

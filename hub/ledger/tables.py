@@ -29,6 +29,14 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
+
+def lease_columns() -> list[Column]:
+    """A worker's claim on a file or document (hub.ledger.queue): who holds it, until when, and
+    how many claims it has had (a file or document that kills its worker every time stops at
+    HUB_MAX_ATTEMPTS)."""
+    return [Column("lease_owner", String(100), nullable=True), Column("lease_until", DateTime(timezone=True), nullable=True),
+            Column("attempts", Integer, nullable=False, default=0, server_default="0")]
+
 IN_FLIGHT_STATES = ("received", "parsed", "mapped", "decided")
 OUTBOX_STATUSES = ("pending", "ready", "delivered", "dead")  # of an outbound file (the outbox table)
 SETTLED_STATES = ("posted", "answered", "held", "rejected", "duplicate")
@@ -72,6 +80,7 @@ interchanges = Table(
     # {"groups": sum of IEA01, "documents": {"850": sum of GE01, ...}, "segments": sum of SE01};
     # None until it is read (or when nothing in it can be read)
     Column("contents", JSON, nullable=True),
+    *lease_columns(),
 )
 
 # One row per identity an interchange claims ("sha:<hex>", "isa:<partner>:<ISA13>"): a second
@@ -106,6 +115,10 @@ documents = Table(
     Column("overrides", JSON, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # what a queued document competes on ("customer:C100 item:HS-1001 ..."): documents sharing a
+    # lane are decided in the order received (hub.flows.lanes, hub.ledger.queue)
+    Column("lanes", Text, nullable=True),
+    *lease_columns(),
     UniqueConstraint("interchange_id", "position", name="uq_documents_position"),
 )
 
@@ -278,5 +291,21 @@ audit = Table(
     Column("after", JSON, nullable=True),
 )
 
+# Worker processes (`hub worker`, `hub serve`): each says it is alive every few seconds (`hub status`).
+workers = Table(
+    "workers",
+    metadata,
+    Column("id", String(100), primary_key=True),  # host:pid:random
+    Column("host", String(200), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("concurrency", Integer, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("seen_at", DateTime(timezone=True), nullable=False),
+    Column("stopped_at", DateTime(timezone=True), nullable=True),
+    Column("done", Integer, nullable=False, default=0, server_default="0"),  # documents it settled
+)
+
+Index("ix_documents_queue", documents.c.state, documents.c.interchange_id, documents.c.position)
+Index("ix_interchanges_status", interchanges.c.status, interchanges.c.id)
 Index("ix_documents_partner_reference", documents.c.partner_id, documents.c.reference)
 Index("ix_outbox_partner_group", outbox.c.partner_id, outbox.c.group_control)

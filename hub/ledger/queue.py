@@ -1,0 +1,192 @@
+"""The ledger as a work queue: workers claim received files (to split them into documents) and
+queued documents (to decide and post them) with a lease, so that any number of worker processes on
+any number of machines share the work, a dead worker's claims come back, and nothing is done twice.
+
+A claim is a short transaction of its own: rows are chosen with `FOR UPDATE SKIP LOCKED`
+(PostgreSQL; SQLite has one writer at a time) and stamped with the claimer (`lease_owner`) and an
+expiry (`lease_until`). The work runs in a second transaction that first locks the claimed rows
+again, and only those still claimed by this worker (`hold_file`, `hold_documents`). While that
+transaction lives, its row locks keep every other claimer off, even past the expiry. A worker that
+dies loses its transaction with its connection, and its rows are claimed again once the lease runs
+out. A worker whose claim was taken over finds nothing to hold and does nothing; what it posted to
+the ERP before is found there by the next worker (postings are idempotent on source_document).
+
+Order: a queued document names its lanes (hub.flows.lanes: its customer, the items it allocates
+...). Documents sharing a lane are decided in the order received (file id, then position in the
+file): a document is claimed only when every earlier unsettled document in its lanes is settled or
+claimed in the same batch (the worker decides a batch in order), and no document is claimed while
+an earlier file is still to be split, since its documents and their lanes are not known yet.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, func, or_, select, update
+
+from hub.ledger import tables as t
+from hub.ledger.store import Ledger, now
+
+_i, _d = t.interchanges.c, t.documents.c
+QUEUED = "mapped"  # a document split from its file and mapped, waiting to be decided
+
+
+class WorkQueue:
+    def __init__(self, ledger: Ledger, lease_seconds: float, window: int = 1000):
+        self.ledger = ledger
+        self.lease = timedelta(seconds=lease_seconds)
+        self.window = window  # unsettled documents looked at per claim, oldest first
+
+    # -- files ---------------------------------------------------------------------------------
+
+    def claim_file(self, owner: str, interchange_id: int | None = None) -> int | None:
+        """Claim the oldest received file no one else holds (or file `interchange_id`); its id, or None."""
+        at = now()
+        query = select(_i.id).where(_i.status == "received", _free(_i, at, owner)).order_by(_i.id).limit(1)
+        if interchange_id is not None:
+            query = query.where(_i.id == interchange_id)
+        with self.ledger.writer.begin() as conn:
+            found = conn.execute(query.with_for_update(skip_locked=True)).scalar()
+            if found is not None:
+                conn.execute(update(t.interchanges).where(_i.id == found)
+                             .values(lease_owner=owner, lease_until=at + self.lease, attempts=_i.attempts + 1))
+        return found
+
+    @staticmethod
+    def hold_file(conn: Connection, interchange_id: int, owner: str) -> Any:
+        """The claimed file's row, locked for this transaction; None if it is no longer `owner`'s to run."""
+        query = select(t.interchanges).where(_i.id == interchange_id, _i.status == "received", _i.lease_owner == owner)
+        return conn.execute(query.with_for_update()).first()
+
+    # -- documents -----------------------------------------------------------------------------
+
+    def claim_documents(self, owner: str, limit: int) -> list[int]:
+        """Claim up to `limit` queued documents that may be decided now, in the order to decide them."""
+        at = now()
+        unsplit = select(func.min(_i.id)).where(_i.status == "received").scalar_subquery()
+        window = (select(_d.id, _d.lanes, _d.lease_owner, _d.lease_until)
+                  .where(_d.state == QUEUED, or_(unsplit.is_(None), _d.interchange_id < unsplit))
+                  .order_by(_d.interchange_id, _d.position).limit(self.window))
+        with self.ledger.writer.begin() as conn:
+            rows = conn.execute(window).all()
+            wanted = ready_in_order(rows, limit, lambda row: _takeable(row, owner, at))
+            if not wanted:
+                return []
+            locked = {r.id: r for r in conn.execute(select(_d.id, _d.lease_owner, _d.lease_until).where(_d.id.in_(wanted), _d.state == QUEUED)
+                                                     .with_for_update(skip_locked=True))}
+            picked = [row for row in rows if row.id in set(wanted)]
+            claimed = ready_in_order(picked, limit, lambda row: row.id in locked and _takeable(locked[row.id], owner, at))
+            if claimed:
+                conn.execute(update(t.documents).where(_d.id.in_(claimed))
+                             .values(lease_owner=owner, lease_until=at + self.lease, attempts=_d.attempts + 1))
+        return claimed
+
+    @staticmethod
+    def hold_documents(conn: Connection, document_ids: list[int], owner: str) -> list[Any]:
+        """The claimed documents (`document_ids`, in the order to decide them) still `owner`'s,
+        locked for this transaction: those before the first one taken over by someone else. The
+        rest are given back, since a taken-over document may be ahead of them in a lane."""
+        query = select(t.documents).where(_d.id.in_(document_ids), _d.state == QUEUED, _d.lease_owner == owner).with_for_update()
+        held = {row.id: row for row in conn.execute(query)}
+        rows = []
+        for document_id in document_ids:
+            if document_id not in held:
+                break
+            rows.append(held[document_id])
+        if len(rows) < len(document_ids):
+            rest = [document_id for document_id in document_ids if document_id in held][len(rows):]
+            conn.execute(update(t.documents).where(_d.id.in_(rest)).values(lease_until=None))
+        return rows
+
+    # -- all claims of a worker ------------------------------------------------------------------
+
+    def renew(self, owners: Iterable[str]) -> None:
+        """Extend the leases of `owners` still at work (a worker's heartbeat)."""
+        owners = list(owners)
+        until = now() + self.lease
+        with self.ledger.writer.begin() as conn:
+            conn.execute(update(t.interchanges).where(_i.lease_owner.in_(owners), _i.status == "received").values(lease_until=until))
+            conn.execute(update(t.documents).where(_d.lease_owner.in_(owners), _d.state == QUEUED).values(lease_until=until))
+
+    def release_orphans(self) -> list[str]:
+        """Give back at once the claims of processes on this machine that are no longer running (a
+        crash, a kill -9) rather than wait for their leases; claims from other machines wait. Returns
+        the owners whose claims were given back."""
+        host = socket.gethostname()
+        with self.ledger.engine.connect() as conn:
+            owners = set(conn.execute(select(_i.lease_owner).where(_i.status == "received", _i.lease_until.is_not(None),
+                                                                   _i.lease_owner.startswith(f"{host}:"))).scalars())
+            owners |= set(conn.execute(select(_d.lease_owner).where(_d.state == QUEUED, _d.lease_until.is_not(None),
+                                                                    _d.lease_owner.startswith(f"{host}:")).distinct()).scalars())
+        gone = sorted(owner for owner in owners if not _running(owner))
+        if gone:
+            self.release(gone)
+        return gone
+
+    def release(self, owners: Iterable[str]) -> None:
+        """Give back what `owners` claimed and did not settle (a worker stopping, a batch that failed)."""
+        owners = list(owners)
+        with self.ledger.writer.begin() as conn:
+            conn.execute(update(t.interchanges).where(_i.lease_owner.in_(owners), _i.status == "received").values(lease_until=None))
+            conn.execute(update(t.documents).where(_d.lease_owner.in_(owners), _d.state == QUEUED).values(lease_until=None))
+
+    # -- for people ------------------------------------------------------------------------------
+
+    def depth(self) -> dict[str, Any]:
+        """Files still to split and documents still to decide, and when the oldest of them arrived."""
+        waiting_files = select(func.count(), func.min(_i.received_at)).where(_i.status == "received")
+        waiting_documents = (select(func.count(), func.min(_i.received_at))
+                             .select_from(t.documents.join(t.interchanges, _d.interchange_id == _i.id)).where(_d.state == QUEUED))
+        with self.ledger.engine.connect() as conn:
+            files, oldest_file = conn.execute(waiting_files).one()
+            documents, oldest_document = conn.execute(waiting_documents).one()
+        oldest = min((at for at in (oldest_file, oldest_document) if at is not None), default=None)
+        return {"files": files, "documents": documents, "oldest_received_at": oldest}
+
+
+def ready_in_order(rows: list[Any], limit: int, takeable: Callable[[Any], bool]) -> list[int]:
+    """Ids of up to `limit` of `rows` (unsettled documents, in the order received) that may be
+    decided now, in that order: each `takeable`, and no earlier row in one of its lanes unless that
+    one was taken too."""
+    blocked: set[str] = set()
+    taken: list[int] = []
+    for row in rows:
+        if len(taken) == limit:
+            break
+        lanes = set((row.lanes or "").split())
+        if takeable(row) and not lanes & blocked:
+            taken.append(row.id)
+        else:
+            blocked |= lanes
+    return taken
+
+
+def _running(owner: str) -> bool:
+    """Whether the process of a claim's owner (host:pid:random[/thread]) on this machine still runs."""
+    try:
+        os.kill(int(owner.split(":")[1]), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, ValueError, IndexError):
+        return True  # someone else's process, or not an owner we wrote: leave it to the lease
+    return True
+
+
+def _free(columns, at: datetime, owner: str):
+    """No one else's live claim: never claimed, given back, run out, or `owner`'s own (a claim of
+    its that failed half-way, taken again)."""
+    return or_(columns.lease_until.is_(None), columns.lease_until < at, columns.lease_owner == owner)
+
+
+def _takeable(row, owner: str, at: datetime) -> bool:
+    """`_free`, for a row read."""
+    until = row.lease_until
+    if until is None or row.lease_owner == owner:
+        return True
+    if until.tzinfo is None:  # SQLite keeps UTC without its zone
+        at = at.replace(tzinfo=None)
+    return until < at
