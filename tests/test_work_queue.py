@@ -1,0 +1,96 @@
+"""The ledger's work queue (hub.ledger.queue) on both databases: leases that run out, lanes that
+keep a customer's documents and an item's in received order, a claim taken over that does
+nothing, a document that keeps killing its worker set aside, and `hub status`."""
+
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+
+from sqlalchemy import text
+
+from hub.ledger.queue import WorkQueue, ready_in_order
+from tests.conftest import DOCUMENTS, hub_command, rows
+
+ELSEWHERE = "another-machine:4242:abcdef/1"  # a worker on another host: only its lease can free its claims
+
+
+def received(hub, *names: str) -> list[int]:
+    return [hub.ledger.receive((DOCUMENTS / name).read_bytes(), "sftp", name, None)[0] for name in names]
+
+
+def test_documents_sharing_a_lane_are_taken_in_received_order_the_rest_in_parallel():
+    doc = lambda i, lanes: SimpleNamespace(id=i, lanes=lanes)  # noqa: E731
+    window = [doc(1, "customer:A item:X"), doc(2, "customer:B item:Y"), doc(3, "customer:A item:Z"), doc(4, "customer:C item:X"),
+              doc(5, "customer:D item:W")]
+    everything = ready_in_order(window, 10, lambda row: True)
+    assert everything == [1, 2, 3, 4, 5]  # one worker may take a lane's documents together, in order
+    held_elsewhere = {1}
+    assert ready_in_order(window, 10, lambda row: row.id not in held_elsewhere) == [2, 5]  # 3 waits for A, 4 for X
+    assert ready_in_order(window, 1, lambda row: row.id not in held_elsewhere) == [2]
+
+
+def test_a_dead_workers_claim_returns_when_its_lease_runs_out(hub):
+    [file_id] = received(hub, "summit-850-booked.edi")
+    queue = WorkQueue(hub.ledger, lease_seconds=1)
+    assert queue.claim_file(ELSEWHERE) == file_id
+    assert queue.claim_file("here:1:a/1") is None  # held
+    assert queue.release_orphans() == []  # another machine's claims wait for their lease
+    time.sleep(1.2)
+    assert queue.claim_file("here:1:a/1") == file_id  # run out: taken over
+
+    [report] = hub._split(file_id, "here:1:a/1")
+    assert report.state == "mapped"
+    [document_id] = queue.claim_documents(ELSEWHERE, 10)
+    assert queue.claim_documents("here:1:a/1", 10) == []
+    time.sleep(1.2)
+    assert queue.claim_documents("here:1:a/1", 10) == [document_id]
+    assert hub._decide([document_id], ELSEWHERE) == []  # the first claimer, back too late, does nothing
+    [report] = hub._decide([document_id], "here:1:a/1")
+    assert (report.state, report.reference) == ("answered", "SUM-PO-1001")
+    with hub.ledger.engine.connect() as conn:
+        assert rows(conn, "SELECT state, attempts, lease_owner FROM documents") == [{"state": "answered", "attempts": 2, "lease_owner": "here:1:a/1"}]
+
+
+def test_a_later_order_of_the_same_customer_waits_for_the_earlier_one(hub):
+    first, second = received(hub, "summit-850-booked.edi", "summit-850-price-mismatch.edi")
+    queue = WorkQueue(hub.ledger, lease_seconds=60)
+    assert queue.claim_documents("w:1:a/1", 10) == []  # nothing split yet
+    assert queue.claim_file("w:1:a/2", second) == second
+    hub._split(second, "w:1:a/2")
+    assert queue.claim_documents("w:1:a/2", 10) == []  # an earlier file is not split: its documents and lanes are not known
+    assert queue.claim_file("w:1:a/1") == first
+    hub._split(first, "w:1:a/1")
+    with hub.ledger.engine.connect() as conn:
+        documents = {r["interchange_id"]: r for r in rows(conn, "SELECT id, interchange_id, lanes FROM documents")}
+    lanes = documents[first]["lanes"].split()
+    assert lanes[0] == "customer:C100" and "item:HS-2001" in lanes
+    assert queue.claim_documents("w:1:a/1", 1) == [documents[first]["id"]]  # received first, decided first
+    assert queue.claim_documents("w:1:a/2", 10) == []  # Summit's next order waits for its first
+    hub._decide([documents[first]["id"]], "w:1:a/1")
+    assert queue.claim_documents("w:1:a/2", 10) == [documents[second]["id"]]
+
+
+def test_a_document_that_keeps_killing_its_worker_is_set_aside(hub, settings):
+    [file_id] = received(hub, "summit-850-booked.edi")
+    hub.process_interchange(file_id)  # settles it
+    with hub.ledger.writer.begin() as conn:  # as if five workers had died on the next one
+        conn.execute(text("UPDATE documents SET state = 'mapped', attempts = :n"), {"n": settings.max_attempts})
+    [report] = hub.resume()
+    assert report.state == "held" and report.holds == ["INTERNAL_ERROR"]
+    assert "stopped 5 times" in report.errors[0]
+
+
+def test_status_shows_workers_the_queue_and_the_oldest_waiting(hub, settings):
+    received(hub, "summit-850-booked.edi", "pioneer-850-credit-hold.edi")
+    from hub.ledger.presence import Presence
+
+    Presence(hub.ledger, 5).arrive("box-1:123:abcdef", 4)
+    shown = hub_command(settings, "status")
+    assert shown.returncode == 0, shown.stderr
+    assert "workers alive: 1" in shown.stdout and "box-1:123:abcdef: 4 thread(s)" in shown.stdout
+    assert "queue: 2 file(s) to split, 0 document(s) to decide; the oldest waiting arrived" in shown.stdout
+    hub.resume()
+    shown = hub_command(settings, "status")
+    assert "queue: 0 file(s) to split, 0 document(s) to decide\n" in shown.stdout
+    assert "documents: answered 1, held 1" in shown.stdout
