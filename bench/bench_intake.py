@@ -43,6 +43,7 @@ from hub.config import Settings  # noqa: E402
 from hub.credentials import CredentialStore  # noqa: E402
 from hub.db import make_engine  # noqa: E402
 from hub.ledger import tables as t  # noqa: E402
+from hub.ledger.tables import IN_FLIGHT_STATES  # noqa: E402
 from hub.signing import signed_headers  # noqa: E402
 
 PASSWORD = "bench password for summit"
@@ -92,14 +93,14 @@ class RunningHub:
         deadline = time.monotonic() + timeout
         while True:
             with engine.connect() as conn:
-                rows = conn.execute(select(d.interchange_id, d.state, d.created_at).where(d.interchange_id.in_(interchange_ids))).all()
-            if len(rows) == len(interchange_ids) or time.monotonic() > deadline:
+                rows = conn.execute(select(d.interchange_id, d.state, d.updated_at).where(d.interchange_id.in_(interchange_ids))).all()
+            if (len(rows) == len(interchange_ids) and all(r.state not in IN_FLIGHT_STATES for r in rows)) or time.monotonic() > deadline:
                 break
             time.sleep(0.2)
         engine.dispose()
         states = {r.state for r in rows}
         assert len(rows) == len(interchange_ids) and states <= {"posted", "answered"}, (len(rows), states)
-        return {r.interchange_id: _unix(r.created_at) for r in rows}
+        return {r.interchange_id: _unix(r.updated_at) for r in rows}
 
 
 def _unix(moment: datetime) -> float:

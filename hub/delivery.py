@@ -9,7 +9,10 @@ A channel makes one attempt; the Dispatcher does the rest:
   doubles (HUB_DELIVERY_BACKOFF_SECONDS, up to HUB_DELIVERY_BACKOFF_MAX_SECONDS); after the
   partner's `delivery.attempts` (default HUB_DELIVERY_ATTEMPTS) the file is dead, and it is dead at
   once when the failure is permanent (the partner refused the file, we have no secret to sign with);
-- `redeliver` starts a new round for files someone sends again (`hub outbox redeliver`).
+- `redeliver` starts a new round for files someone sends again (`hub outbox redeliver`);
+- before each attempt the file is claimed in the ledger (`Ledger.claim_outbox`, a lease covering the
+  attempt and the wait after it), so with many worker processes one file is handed over by one at a
+  time, and a partner whose first pending file another process holds is left to that process.
 
 Each partner's files go in order, one at a time, in that partner's own asyncio task, so a partner
 whose endpoint is down delays no one else. Blocking ledger and file work runs in threads.
@@ -34,6 +37,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 
 from hub.config import Settings
 from hub.errors import HubError
+from hub.ledger.presence import new_worker_id
 from hub.ledger.store import Ledger
 from hub.partners import Delivery, Partner
 from hub.registry import Registry
@@ -128,6 +132,9 @@ class Dispatcher:
         self.poll_seconds = poll_seconds  # how often `run` looks for files another process made
         self.channels: dict[str, OutboundChannel] = {method: factory(settings, ledger) for method, factory in registry.channels.items()}
         self._tasks: dict[str, asyncio.Task] = {}  # partner id -> the task delivering its files
+        self.owner = new_worker_id()  # what its claims on outbound files carry
+        # a claim covers one attempt and the wait after it
+        self.lease_seconds = settings.delivery_timeout_seconds + settings.delivery_backoff_max_seconds + 60
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wakeup: asyncio.Event | None = None
 
@@ -193,7 +200,7 @@ class Dispatcher:
         for row in rows:
             partner = directory.get(row.partner_id)
             channel = self._channel(partner)
-            if isinstance(channel, LocalChannel):
+            if isinstance(channel, LocalChannel) and self.ledger.claim_outbox(row.id, self.owner, self.lease_seconds):
                 parcel, limit = self._parcel(row, partner)
                 started = time.perf_counter()
                 results.append(self._settle(parcel, row.attempts + 1, limit, self._try(parcel, channel.place), started))
@@ -243,17 +250,21 @@ class Dispatcher:
             self._wakeup.set()
 
     async def _deliver_partner(self, partner_id: str) -> list[DeliveryResult]:
-        """The partner's pending files in order, one at a time, each until it is settled."""
+        """The partner's pending files in order, one at a time, each until it is settled; it stops
+        where another process holds a file (that process goes on with the partner's files)."""
         results = []
         while rows := await asyncio.to_thread(self.ledger.pending_outbox, partner_id):
             partner = await asyncio.to_thread(lambda: self.ledger.partner_directory().get(partner_id))
             for row in rows:
-                results.append(await self._deliver(row, partner))
+                result = await self._deliver(row, partner)
+                if result is None:
+                    return results
+                results.append(result)
         return results
 
-    async def _deliver(self, row: Any, partner: Partner | None) -> DeliveryResult:
-        """Attempts at one file until it is handed over or dead. Attempts already made in this round
-        (before a restart) count against the limit."""
+    async def _deliver(self, row: Any, partner: Partner | None) -> DeliveryResult | None:
+        """Attempts at one file until it is handed over or dead; None when another process holds
+        it. Attempts already made in this round (before a restart) count against the limit."""
         parcel, limit = self._parcel(row, partner)
         channel = self._channel(partner)
         numbers = itertools.count(row.attempts + 1)
@@ -263,7 +274,9 @@ class Dispatcher:
             retry=retry_if_exception_type(_TryAgain),
         )
 
-        async def attempt() -> DeliveryResult:
+        async def attempt() -> DeliveryResult | None:
+            if not await asyncio.to_thread(self.ledger.claim_outbox, parcel.outbox_id, self.owner, self.lease_seconds):
+                return None
             number, started = next(numbers), time.perf_counter()
             try:
                 answer: Handover | DeliveryFailed = await channel.send(parcel)

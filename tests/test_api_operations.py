@@ -211,6 +211,7 @@ def test_metrics_are_open_and_match_the_ledger(api, hub):
     for le in (5, 10, 25, 50, 100, 250, 500, 1000, 2500):
         assert got[f'hub_posting_duration_ms_bucket{{le="{le}"}}'] == sum(1 for d in durations if d <= le), le
 
+    assert (got["hub_workers_alive"], got["hub_queue_files"], got["hub_queue_documents"], got["hub_queue_oldest_seconds"]) == (0, 0, 0, 0)
     outbox = {r["status"]: r["n"] for r in ledger_rows(hub, "SELECT status, count(*) AS n FROM outbox GROUP BY status")}
     assert outbox["ready"] >= 4 and all(got[f'hub_outbox_files{{status="{s}"}}'] == outbox.get(s, 0) for s in ("pending", "ready", "delivered", "dead"))
     files = {r["status"]: r["n"] for r in ledger_rows(hub, "SELECT status, count(*) AS n FROM interchanges GROUP BY status")}

@@ -122,6 +122,22 @@ def test_a_push_that_fails_twice_is_delivered_on_the_third_attempt_signed_with_t
     assert receiver.requests[0][1] == content(hub, ack.id) and receiver.requests[-1][1] == content(hub, response.id)
 
 
+def test_two_worker_processes_never_push_the_same_file_and_keep_the_partners_order(hub, settings, receivers):
+    receiver = receivers(200)
+    push_to(hub, settings, "P-SUMMIT", receiver.url)
+    hub.ingest_file(SUMMIT_850)
+    ack, response = outbox(hub, "P-SUMMIT")
+    one, other = dispatcher(hub, settings), dispatcher(hub, settings)  # as in two `hub worker` processes
+    assert hub.ledger.claim_outbox(ack.id, one.owner, 60)  # the first is busy with the 997
+
+    assert asyncio.run(other.drain()) == []  # leaves the partner to it: not the 997, nor the 855 before it
+    assert receiver.requests == []
+    results = asyncio.run(one.drain())
+    assert [(r.outbox_id, r.status) for r in results] == [(ack.id, "delivered"), (response.id, "delivered")]
+    assert [headers["X-Hub-Delivery"] for headers, _ in receiver.requests] == [str(ack.id), str(response.id)]
+    assert asyncio.run(other.drain()) == [] and len(receiver.requests) == 2
+
+
 def test_a_push_that_always_fails_is_dead_after_the_partners_attempts_and_redelivery_sends_it(hub, settings, receivers):
     receiver = receivers(503)
     push_to(hub, settings, "P-SUMMIT", receiver.url, attempts=3)

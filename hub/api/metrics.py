@@ -41,6 +41,25 @@ def family(name: str, kind: str, help_text: str, label: str, counts: dict[str, A
             *(f'{name}{{{label}="{escape(str(k))}"}} {number(v)}' for k, v in values.items())]
 
 
+def gauge(name: str, help_text: str, value: float) -> list[str]:
+    return [f"# HELP {name} {help_text}", f"# TYPE {name} gauge", f"{name} {number(value)}"]
+
+
+def queue_gauges(context: ApiContext) -> list[str]:
+    """Workers alive and the work queue (what `hub status` shows)."""
+    from hub.ledger.presence import Presence
+    from hub.ledger.queue import WorkQueue
+    from hub.worker import WorkerPool
+
+    settings = context.settings
+    depth = WorkQueue(context.ledger, settings.lease_seconds).depth()
+    return [*gauge("hub_workers_alive", "Worker processes seen within three heartbeats.",
+                   len(Presence(context.ledger, WorkerPool.heartbeat_for(settings)).alive())),
+            *gauge("hub_queue_files", "Received files still to split.", depth["files"]),
+            *gauge("hub_queue_documents", "Documents split and waiting to be decided.", depth["documents"]),
+            *gauge("hub_queue_oldest_seconds", "Seconds since the oldest waiting file or document was received (0: none waits).", round(depth["waited_seconds"], 3))]
+
+
 def grouped(engine: Engine, column, where=None) -> dict[str, int]:
     query = select(column, func.count()).group_by(column)
     with engine.connect() as conn:
@@ -72,6 +91,7 @@ def exposition(context: ApiContext) -> str:
         *family("hub_outbox_files", "gauge", "Outbound files by delivery status.", "status", grouped(engine, t.outbox.c.status), OUTBOX_STATUSES),
         *family("hub_interchanges_total", "gauge", "Received files (interchanges) by current status.", "status",
                 grouped(engine, t.interchanges.c.status), INTERCHANGE_STATUSES),
+        *queue_gauges(context),
     ]
     return "\n".join(lines) + "\n"
 

@@ -92,13 +92,18 @@ def print_status(ledger, settings: Settings) -> None:
     depth = WorkQueue(ledger, settings.lease_seconds).depth()
     waiting = f"{depth['files']} file(s) to split, {depth['documents']} document(s) to decide"
     if depth["oldest_received_at"] is not None:
-        waiting += f"; the oldest waiting arrived {_ago(at, depth['oldest_received_at'])} ago ({depth['oldest_received_at']:%Y-%m-%d %H:%M:%S} UTC)"
+        waiting += f"; the oldest waiting arrived {_duration(depth['waited_seconds'])} ago ({depth['oldest_received_at']:%Y-%m-%d %H:%M:%S} UTC)"
     print(f"queue: {waiting}")
 
 
 def _ago(at, then) -> str:
-    """How long ago `then` was, for people: 42s, 5m 3s, 2h 10m, 3d 4h."""
-    seconds = max(0, int((at - (then if then.tzinfo else then.replace(tzinfo=at.tzinfo))).total_seconds()))
+    """How long ago `then` was, for people."""
+    return _duration((at - (then if then.tzinfo else then.replace(tzinfo=at.tzinfo))).total_seconds())
+
+
+def _duration(seconds: float) -> str:
+    """A duration for people: 42s, 5m 3s, 2h 10m, 3d 4h."""
+    seconds = max(0, int(seconds))
     for unit, size, smaller, small_size in (("d", 86400, "h", 3600), ("h", 3600, "m", 60), ("m", 60, "s", 1)):
         if seconds >= size:
             return f"{seconds // size}{unit} {seconds % size // small_size}{smaller}"

@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, func, or_, select, update
@@ -137,7 +137,8 @@ class WorkQueue:
     # -- for people ------------------------------------------------------------------------------
 
     def depth(self) -> dict[str, Any]:
-        """Files still to split and documents still to decide, and when the oldest of them arrived."""
+        """Files still to split and documents still to decide, when the oldest of them arrived and
+        how long ago that is (0 when nothing waits)."""
         waiting_files = select(func.count(), func.min(_i.received_at)).where(_i.status == "received")
         waiting_documents = (select(func.count(), func.min(_i.received_at))
                              .select_from(t.documents.join(t.interchanges, _d.interchange_id == _i.id)).where(_d.state == QUEUED))
@@ -145,7 +146,10 @@ class WorkQueue:
             files, oldest_file = conn.execute(waiting_files).one()
             documents, oldest_document = conn.execute(waiting_documents).one()
         oldest = min((at for at in (oldest_file, oldest_document) if at is not None), default=None)
-        return {"files": files, "documents": documents, "oldest_received_at": oldest}
+        if oldest is not None and oldest.tzinfo is None:  # SQLite keeps UTC without its zone
+            oldest = oldest.replace(tzinfo=UTC)
+        waited = 0.0 if oldest is None else max(0.0, (now() - oldest).total_seconds())
+        return {"files": files, "documents": documents, "oldest_received_at": oldest, "waited_seconds": waited}
 
 
 def ready_in_order(rows: list[Any], limit: int, takeable: Callable[[Any], bool]) -> list[int]:

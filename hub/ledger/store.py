@@ -327,6 +327,16 @@ class Ledger:
         with self.engine.connect() as conn:
             return list(conn.execute(select(o.partner_id).where(o.status == "pending").distinct().order_by(o.partner_id)).scalars())
 
+    def claim_outbox(self, outbox_id: int, owner: str, seconds: float) -> bool:
+        """Take a pending file for one delivery attempt (and the wait after it) unless another
+        process holds it: two workers never hand the same file over at once."""
+        o, at = t.outbox.c, now()
+        free = or_(o.lease_until.is_(None), o.lease_until < at, o.lease_owner == owner)
+        with self.writer.begin() as conn:
+            taken = conn.execute(update(t.outbox).where(o.id == outbox_id, o.status == "pending", free)
+                                 .values(lease_owner=owner, lease_until=at + timedelta(seconds=seconds)))
+        return taken.rowcount == 1
+
     def record_delivery_attempt(self, outbox_id: int, attempt: int, method: str, outcome: str, status_code: int | None = None,
                                 error: str | None = None, duration_ms: float = 0.0) -> None:
         """One attempt at delivering a file, and where it leaves the file (OUTBOX_STATUS_AFTER)."""
@@ -350,7 +360,7 @@ class Ledger:
             if found and audit:
                 audit(conn, found)
             if found:
-                conn.execute(update(t.outbox).where(o.id.in_(found)).values(status="pending", attempts=0, last_error=None, delivered_at=None))
+                conn.execute(update(t.outbox).where(o.id.in_(found)).values(status="pending", attempts=0, last_error=None, delivered_at=None, lease_until=None))
         return found
 
     def dead_outbox_ids(self, partner_id: str) -> list[int]:

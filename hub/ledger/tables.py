@@ -194,6 +194,9 @@ outbox = Table(
     Column("ack_status", String(24), nullable=True),  # accepted, accepted-with-errors, partially-accepted, rejected
     Column("acknowledged_at", DateTime(timezone=True), nullable=True),
     Column("ack_document_id", Integer, nullable=True),  # the partner's 997/999 in documents
+    # the delivery process at work on the file (hub.delivery: one process at a time per file)
+    Column("lease_owner", String(100), nullable=True),
+    Column("lease_until", DateTime(timezone=True), nullable=True),
 )
 
 # One row per attempt to deliver an outbound file (kept when a file is redelivered).

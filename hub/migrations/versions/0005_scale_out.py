@@ -1,4 +1,4 @@
-"""scale-out: leases on files and documents, the lanes a queued document waits in, worker presence
+"""scale-out: leases on files, documents and outbound files, the lanes a queued document waits in, worker presence
 
 Revision ID: 0005
 Revises: 0004
@@ -29,6 +29,9 @@ def upgrade() -> None:
         for column in _lease_columns():
             batch_op.add_column(column)
         batch_op.create_index('ix_documents_queue', ['state', 'interchange_id', 'position'], unique=False)
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('lease_owner', sa.String(length=100), nullable=True))
+        batch_op.add_column(sa.Column('lease_until', sa.DateTime(timezone=True), nullable=True))
     op.create_table(
         'workers',
         sa.Column('id', sa.String(length=100), nullable=False),
@@ -45,6 +48,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('workers')
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_column('lease_until')
+        batch_op.drop_column('lease_owner')
     with op.batch_alter_table('documents', schema=None) as batch_op:
         batch_op.drop_index('ix_documents_queue')
         for name in ('attempts', 'lease_until', 'lease_owner', 'lanes'):
