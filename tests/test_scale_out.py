@@ -113,10 +113,10 @@ def receive_all(settings: Settings, orders) -> None:
     ledger.engine.dispose()
 
 
-def start_worker(settings: Settings) -> HubProcess:
+def start_worker(settings: Settings, concurrency: int = 1) -> HubProcess:
     env = {"HUB_DATABASE_URL": settings.database_url, "HUB_ERP_DATABASE_URL": settings.erp_database_url,
            "HUB_MAPPINGS_DIR": str(settings.mappings_dir), "HUB_LEASE_SECONDS": "3", "HUB_WORKER_POLL_SECONDS": "0.2"}
-    return HubProcess(settings, "worker", env=env)
+    return HubProcess(settings, "worker", "--concurrency", str(concurrency), env=env)
 
 
 def work_left(settings: Settings) -> int | None:
@@ -185,7 +185,7 @@ def test_workers_killed_in_the_middle_lose_nothing_and_post_nothing_twice(synthe
             victim = workers.pop(rng.randrange(len(workers)))
             killed_with_work_left += (work_left(settings) or 0) > 0
             victim.stop(signal.SIGKILL)
-            workers.append(start_worker(settings))
+            workers.append(start_worker(settings, concurrency=2))  # replacements run two threads each
         finish(settings, workers)
         assert killed_with_work_left >= 2, "the kills should land while there is work"
         assert_nothing_lost_or_posted_twice(settings, single_worker_outcome)
