@@ -216,12 +216,10 @@ class DocumentRun:
                 state=self.state,
                 **self.values,
             )
-            new_holds = self.holds
-        elif self.rerun is None:
-            Ledger.update_document(conn, self.document_id, state=self.state, **self.values)
-            new_holds = self.holds
         else:
             Ledger.update_document(conn, self.document_id, state=self.state, **self.values)
+        new_holds = self.holds
+        if self.rerun is not None:  # its open exceptions are settled; only holds new to it open one
             rerun = self.rerun
             raised = Ledger.settle_exceptions(conn, self.document_id, {h.code: h.message for h in self.holds},
                                               rerun.resolution, rerun.action, rerun.by)

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable
 
 from hub.intake import ReceiptsFirst
-from hub.ledger.presence import Presence, new_worker_id
+from hub.ledger.presence import Presence, heartbeat_seconds, new_worker_id
 from hub.ledger.tables import IN_FLIGHT_STATES
 
 log = logging.getLogger("hub.worker")
@@ -89,16 +89,11 @@ class WorkerPool:
         settings = hub.settings
         self.hub = hub
         self.worker_id = new_worker_id()
-        self.heartbeat_seconds = self.heartbeat_for(settings)
+        self.heartbeat_seconds = heartbeat_seconds(settings.lease_seconds)
         self.presence = Presence(hub.ledger, self.heartbeat_seconds)
         self.workers = [Worker(hub, settings.worker_poll_seconds, on_settled, f"{self.worker_id}/{n}", turns) for n in range(1, concurrency + 1)]
         self._stop = threading.Event()
         self._heart: threading.Thread | None = None
-
-    @staticmethod
-    def heartbeat_for(settings) -> float:
-        """Seconds between heartbeats: often enough that a lease never runs out under a live worker."""
-        return min(5.0, settings.lease_seconds / 3)
 
     @property
     def owners(self) -> list[str]:

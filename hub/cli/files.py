@@ -73,13 +73,12 @@ def cmd_status(args) -> int:
 
 
 def print_status(ledger, settings: Settings) -> None:
-    from hub.ledger.presence import Presence
+    from hub.ledger.presence import Presence, heartbeat_seconds
     from hub.ledger.queue import WorkQueue
     from hub.ledger.store import now
-    from hub.worker import WorkerPool
 
     at = now()
-    workers = Presence(ledger, WorkerPool.heartbeat_for(settings)).alive()
+    workers = Presence(ledger, heartbeat_seconds(settings.lease_seconds)).alive()
     print(f"workers alive: {len(workers)}" + ("" if workers else " (files wait until `hub serve` or `hub worker` runs)"))
     for w in workers:
         print(f"    {w.id}: {w.concurrency} thread(s), up {_ago(at, w.started_at)}, seen {_ago(at, w.seen_at)} ago, {w.done} settled")
@@ -98,7 +97,9 @@ def print_status(ledger, settings: Settings) -> None:
 
 def _ago(at, then) -> str:
     """How long ago `then` was, for people."""
-    return _duration((at - (then if then.tzinfo else then.replace(tzinfo=at.tzinfo))).total_seconds())
+    from hub.timespan import utc
+
+    return _duration((at - utc(then)).total_seconds())
 
 
 def _duration(seconds: float) -> str:

@@ -18,6 +18,11 @@ from hub.ledger.store import Ledger, now
 _w = t.workers.c
 
 
+def heartbeat_seconds(lease_seconds: float) -> float:
+    """Seconds between a worker's heartbeats: often enough that a lease never runs out under a live worker."""
+    return min(5.0, lease_seconds / 3)
+
+
 def new_worker_id() -> str:
     """host:pid:random — unique even when a pid is reused."""
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"

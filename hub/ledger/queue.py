@@ -23,13 +23,14 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, func, or_, select, update
 
 from hub.ledger import tables as t
 from hub.ledger.store import Ledger, now
+from hub.timespan import utc
 
 _i, _d = t.interchanges.c, t.documents.c
 QUEUED = "mapped"  # a document split from its file and mapped, waiting to be decided
@@ -78,7 +79,8 @@ class WorkQueue:
                 return []
             locked = {r.id: r for r in conn.execute(select(_d.id, _d.lease_owner, _d.lease_until).where(_d.id.in_(wanted), _d.state == QUEUED)
                                                      .with_for_update(skip_locked=True))}
-            picked = [row for row in rows if row.id in set(wanted)]
+            chosen = set(wanted)
+            picked = [row for row in rows if row.id in chosen]
             claimed = ready_in_order(picked, limit, lambda row: row.id in locked and _takeable(locked[row.id], owner, at))
             if claimed:
                 conn.execute(update(t.documents).where(_d.id.in_(claimed))
@@ -97,8 +99,8 @@ class WorkQueue:
             if document_id not in held:
                 break
             rows.append(held[document_id])
-        if len(rows) < len(document_ids):
-            rest = [document_id for document_id in document_ids if document_id in held][len(rows):]
+        rest = [document_id for document_id in document_ids[len(rows):] if document_id in held]
+        if rest:
             conn.execute(update(t.documents).where(_d.id.in_(rest)).values(lease_until=None))
         return rows
 
@@ -106,11 +108,7 @@ class WorkQueue:
 
     def renew(self, owners: Iterable[str]) -> None:
         """Extend the leases of `owners` still at work (a worker's heartbeat)."""
-        owners = list(owners)
-        until = now() + self.lease
-        with self.ledger.writer.begin() as conn:
-            conn.execute(update(t.interchanges).where(_i.lease_owner.in_(owners), _i.status == "received").values(lease_until=until))
-            conn.execute(update(t.documents).where(_d.lease_owner.in_(owners), _d.state == QUEUED).values(lease_until=until))
+        self._lease_until(owners, now() + self.lease)
 
     def release_orphans(self) -> list[str]:
         """Give back at once the claims of processes on this machine that are no longer running (a
@@ -129,10 +127,14 @@ class WorkQueue:
 
     def release(self, owners: Iterable[str]) -> None:
         """Give back what `owners` claimed and did not settle (a worker stopping, a batch that failed)."""
+        self._lease_until(owners, None)
+
+    def _lease_until(self, owners: Iterable[str], until: datetime | None) -> None:
+        """Set the expiry of every unsettled claim of `owners` (None: free for anyone)."""
         owners = list(owners)
         with self.ledger.writer.begin() as conn:
-            conn.execute(update(t.interchanges).where(_i.lease_owner.in_(owners), _i.status == "received").values(lease_until=None))
-            conn.execute(update(t.documents).where(_d.lease_owner.in_(owners), _d.state == QUEUED).values(lease_until=None))
+            conn.execute(update(t.interchanges).where(_i.lease_owner.in_(owners), _i.status == "received").values(lease_until=until))
+            conn.execute(update(t.documents).where(_d.lease_owner.in_(owners), _d.state == QUEUED).values(lease_until=until))
 
     # -- for people ------------------------------------------------------------------------------
 
@@ -145,9 +147,7 @@ class WorkQueue:
         with self.ledger.engine.connect() as conn:
             files, oldest_file = conn.execute(waiting_files).one()
             documents, oldest_document = conn.execute(waiting_documents).one()
-        oldest = min((at for at in (oldest_file, oldest_document) if at is not None), default=None)
-        if oldest is not None and oldest.tzinfo is None:  # SQLite keeps UTC without its zone
-            oldest = oldest.replace(tzinfo=UTC)
+        oldest = min((utc(at) for at in (oldest_file, oldest_document) if at is not None), default=None)  # SQLite's are naive
         waited = 0.0 if oldest is None else max(0.0, (now() - oldest).total_seconds())
         return {"files": files, "documents": documents, "oldest_received_at": oldest, "waited_seconds": waited}
 
@@ -188,9 +188,4 @@ def _free(columns, at: datetime, owner: str):
 
 def _takeable(row, owner: str, at: datetime) -> bool:
     """`_free`, for a row read."""
-    until = row.lease_until
-    if until is None or row.lease_owner == owner:
-        return True
-    if until.tzinfo is None:  # SQLite keeps UTC without its zone
-        at = at.replace(tzinfo=None)
-    return until < at
+    return row.lease_until is None or row.lease_owner == owner or utc(row.lease_until) < at  # SQLite's are naive

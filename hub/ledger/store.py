@@ -35,8 +35,6 @@ _ACKNOWLEDGE = (update(t.outbox).where(_o.id == bindparam("outbox_id"))
 _FILE_COLUMNS = (_i.id, _i.partner_id, _i.channel, _i.filename, _i.format, _i.sha256, _i.size, _i.status, _i.control_number,
                  _i.problems, _i.duplicate_of, _i.received_at)
 _DOCUMENT_COLUMNS = (_d.id, _d.position, _d.doc_type, _d.reference, _d.state, _d.holds, _d.erp_ref, _d.total)
-_CLAIM = select(t.interchanges).where(t.interchanges.c.status == "received").with_for_update(skip_locked=True)
-_CLAIM_NEXT = _CLAIM.order_by(t.interchanges.c.id).limit(1)
 
 
 def _partner_row(partner: Partner) -> dict[str, Any]:
@@ -167,16 +165,6 @@ class Ledger:
         except IntegrityError:  # another worker claimed it between our read and insert
             return conn.execute(select(t.interchange_keys.c.interchange_id).where(t.interchange_keys.c.key == key)).scalar()
         return None
-
-    @staticmethod
-    def claim_next(conn: Connection) -> Any:
-        """The oldest received file, locked for this transaction; None when every one is taken."""
-        return conn.execute(_CLAIM_NEXT).first()
-
-    @staticmethod
-    def claim(conn: Connection, interchange_id: int) -> Any:
-        """This file, locked for this transaction, if it is still to be run and no one holds it."""
-        return conn.execute(_CLAIM.where(t.interchanges.c.id == interchange_id)).first()
 
     @staticmethod
     def interchange_row(conn: Connection, interchange_id: int) -> Any:
