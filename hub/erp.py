@@ -13,6 +13,7 @@ retried attempt): it must decide from its arguments alone.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -431,6 +432,12 @@ class ErpGateway(Protocol):
         CANCELLED, its HOLD ASN rows and invoice REJECTED (hold codes kept). Returns the references
         changed (order id, ASN or invoice numbers); [] when the document recorded nothing. Raises
         PermanentError when what it recorded is not on hold (booked, accepted, shipped, cancelled)."""
+
+    def batch(self) -> AbstractContextManager[ErpGateway]:
+        """A gateway whose postings and reads share one transaction, committed when the block ends
+        well: reads see what the batch posted; a posting that fails for good (PermanentError) is
+        undone alone. Postings are not retried one by one: when the transaction is lost (or a
+        posting fails in passing), ErpUnavailable ends the block and nothing of it was committed."""
 
     def books(self) -> ErpBooks:
         """What finance's reports read from the ERP (hub.reports)."""

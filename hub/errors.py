@@ -7,6 +7,7 @@
     ├── ConfigurationError  a mapping, ruleset or partner setting is wrong: fix the configuration
     ├── TransientError      try again later (database locked, connection lost)
     ├── PermanentError      an ERP posting that will never succeed as it is
+    ├── ErpUnavailable      a batch of ERP postings was lost as a whole: its documents wait and run again
     ├── NotFound            a record someone asked for does not exist
     └── Conflict            a request that clashes with the state of things (HTTP 409)
 
@@ -98,6 +99,12 @@ class TransientError(HubError):
 
 class PermanentError(HubError):
     """A failure that retrying will not fix (a constraint the data violates)."""
+
+
+class ErpUnavailable(HubError):
+    """The ERP failed in the middle of a batch of postings that share one transaction (connection
+    lost, a deadlock, a locked database): the transaction is gone with everything the batch
+    posted. None of the batch may be recorded as done; its documents go back to the queue."""
 
 
 class NotFound(HubError):

@@ -5,14 +5,17 @@ queue (hub.ledger.queue) and one ledger transaction:
 
   split   the file is read, its documents mapped; those with a flow wait in state `mapped`
           (queued, with their lanes: hub.flows.lanes), the others settle (rejected, held ...);
-          the file's acknowledgment (997/999) is made here
+          the file's acknowledgment (997/999) is made here. A small file (up to HUB_WORKER_BATCH
+          documents) with nothing ahead of it in the queue is decided at once, in the same step
   decide  queued documents, a batch at a time in the order received within each lane, go through
           their flow: rules, ERP posting, 855/856/810
 
-ERP postings are their own transactions, idempotent on `source_document`. So a crash anywhere
+A step's ERP postings share one ERP transaction (ErpGateway.batch), committed just before the
+step's ledger transaction; postings are idempotent on `source_document`. So a crash anywhere
 leaves the file `received` or the documents `mapped`, and whoever claims them next (after the dead
 claim's lease runs out) runs them again: what reached the ERP is found there (a replay), nothing is
-posted twice.
+posted twice. An ERP that fails the batch (ErpUnavailable) undoes the step the same way, and its
+work is given back to the queue at once, the try not counted against HUB_MAX_ATTEMPTS.
 
 One document's failure never touches another: anything unexpected becomes an exception in queue
 `internal` on that document alone.
@@ -23,6 +26,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
@@ -38,9 +42,9 @@ from hub.db import make_engine
 from hub.delivery import Dispatcher
 from hub.erp import ErpGateway
 from hub.document_run import DocumentReport, DocumentRun, LedgerBatch, Rerun
-from hub.errors import ConfigurationError, Conflict, InputError, NotFound, Problem
+from hub.errors import ConfigurationError, Conflict, ErpUnavailable, InputError, NotFound, Problem
 from hub.ledger import tables as t
-from hub.ledger.queue import WorkQueue
+from hub.ledger.queue import QUEUED, WorkQueue
 from hub.ledger.presence import new_worker_id
 from hub.ledger.store import Ledger
 from hub.orders.booking import rejection
@@ -158,8 +162,11 @@ class Hub:
         process's claims come back when their lease runs out, HUB_LEASE_SECONDS)."""
         self.queue.release_orphans()
         reports: dict = {}
-        while (done := self.work_next(self.owner)) is not None:
-            _latest(reports, done)
+        try:
+            while (done := self.work_next(self.owner)) is not None:
+                _latest(reports, done)
+        except ErpUnavailable as exc:
+            log.warning("%s; what is left waits in the queue: run hub resume again when the ERP is back", exc)
         self.deliver_outbox()
         return list(reports.values())
 
@@ -182,21 +189,42 @@ class Hub:
         document that must wait behind one another worker holds stays queued (`mapped`)."""
         if self.queue.claim_file(self.owner, interchange_id) is None:
             return []
-        reports = _latest({}, self._split(interchange_id, self.owner))
-        while document_ids := self.queue.claim_documents(self.owner, self.settings.worker_batch):
-            _latest(reports, [r for r in self._decide(document_ids, self.owner) if r.interchange_id == interchange_id])
+        reports: dict = {}
+        try:
+            _latest(reports, self._split(interchange_id, self.owner))
+            while any(r.state == QUEUED for r in reports.values()) and (
+                    document_ids := self.queue.claim_documents(self.owner, self.settings.worker_batch)):
+                _latest(reports, [r for r in self._decide(document_ids, self.owner) if r.interchange_id == interchange_id])
+        except ErpUnavailable as exc:
+            return self._waiting(interchange_id, list(reports.values()), exc)
         return list(reports.values())
+
+    def _waiting(self, interchange_id: int, reports: list[DocumentReport], exc: ErpUnavailable) -> list[DocumentReport]:
+        """The reports of a file whose documents wait because the ERP failed them (the file's own when it is not split yet)."""
+        log.warning("interchange %s: %s", interchange_id, exc)
+        message = f"{exc}; it waits in the queue and runs when a worker next takes it (hub worker, hub serve, hub resume)"
+        if not reports:
+            row = self.ledger.interchange(interchange_id)
+            return DocumentReport.for_file(row.filename, row.partner_id, "received", [message], interchange_id)
+        for report in reports:
+            if report.state == QUEUED:
+                report.errors.append(message)
+        return reports
 
     # -- split: one file -----------------------------------------------------------------------------
 
     def _split(self, interchange_id: int, owner: str) -> list[DocumentReport]:
-        with self.ledger.writer.begin() as conn:
-            row = WorkQueue.hold_file(conn, interchange_id, owner)
-            if row is None:  # the claim ran out and someone else has the file
-                return []
-            if row.attempts > self.settings.max_attempts:
-                return self._reject_interchange(conn, row, [Problem("worker-failed", _GAVE_UP.format(n=row.attempts - 1))])
-            return self._process(conn, row)
+        try:
+            with self.ledger.writer.begin() as conn:
+                row = WorkQueue.hold_file(conn, interchange_id, owner)
+                if row is None:  # the claim ran out and someone else has the file
+                    return []
+                if row.attempts > self.settings.max_attempts:
+                    return self._reject_interchange(conn, row, [Problem("worker-failed", _GAVE_UP.format(n=row.attempts - 1))])
+                return self._process(conn, row)
+        except ErpUnavailable:
+            self.queue.give_back(owner, interchange_id=interchange_id)
+            raise
 
     def _process(self, conn: Connection, row) -> list[DocumentReport]:
         interchange_id = row.id
@@ -224,19 +252,26 @@ class Hub:
         sender = ":".join(result.sender) if result.sender else None
         Ledger.mark_interchange(conn, interchange_id, "received", partner_id=partner.id, format=result.format, control_number=result.interchange_control, sender=sender)
         batch = LedgerBatch(self.settings)
-        batch.send(self._acknowledgments(result, partner, partners, _Counters(conn)), interchange_id)
+        counters = _Counters(conn)
+        batch.send(self._acknowledgments(result, partner, partners, counters), interchange_id)
         done = Ledger.settled_positions(conn, interchange_id)
+        todo = [parsed for parsed in result.documents if parsed.index not in done]
+        decide_now = len(todo) <= self.settings.worker_batch and WorkQueue.nothing_ahead(conn, interchange_id)
         reports = []
-        for parsed in result.documents:
-            if parsed.index in done:
-                continue
-            if ref is None and not parsed.problems and not result.problems:
-                ref = self.erp.reference_data()
-            doc = self._process_document(DocumentRun(row, parsed, partner), partial(self._map_document, result=result, config=config, ref=ref))
-            doc.finish(conn, batch)
-            reports.append(doc.report())
-            if len(batch.events) > BATCH_ROWS:
-                batch.flush(conn)
+        with self.erp.batch() if decide_now else nullcontext(self.erp) as erp:
+            conditions = Conditions(config, erp, partial(Ledger.files_in_group, conn))
+            for parsed in todo:
+                if ref is None and not parsed.problems and not result.problems:
+                    ref = erp.reference_data()
+                if decide_now:
+                    step = partial(self._run_document, result=result, partners=partners, ref=ref, counters=counters, conditions=conditions)
+                else:
+                    step = partial(self._map_document, result=result, config=config, ref=ref)
+                doc = self._process_document(DocumentRun(row, parsed, partner), step)
+                doc.finish(conn, batch)
+                reports.append(doc.report())
+                if len(batch.events) > BATCH_ROWS:
+                    batch.flush(conn)
         batch.flush(conn)
         if result.problems and not result.documents:
             reports += self._file_level_report(row, partner.id, result.problems)
@@ -311,6 +346,8 @@ class Hub:
         """Run `step` on a document; anything unexpected holds the document alone (queue `internal`)."""
         try:
             step(doc)
+        except ErpUnavailable:  # the batch's ERP transaction is gone: no document of it may settle
+            raise
         except Exception as exc:  # one document's failure must not touch the others
             log.exception("document %s of interchange %s failed", doc.parsed.index, doc.row.id)
             doc = doc.again()
@@ -366,11 +403,19 @@ class Hub:
     # -- decide: a batch of queued documents -------------------------------------------------------------
 
     def _decide(self, document_ids: list[int], owner: str) -> list[DocumentReport]:
+        try:
+            return self._decide_batch(document_ids, owner)
+        except ErpUnavailable:
+            self.queue.give_back(owner, document_ids=document_ids)
+            raise
+
+    def _decide_batch(self, document_ids: list[int], owner: str) -> list[DocumentReport]:
         self.config.refresh()
-        partners, ref = self.ledger.partner_directory(), self.erp.reference_data()
+        partners = self.ledger.partner_directory()
         batch, reports, files = LedgerBatch(self.settings), [], {}
-        with self.ledger.writer.begin() as conn:
-            conditions = Conditions(self.config.view(), self.erp, partial(Ledger.files_in_group, conn))
+        with self.ledger.writer.begin() as conn, self.erp.batch() as erp:  # the ERP commits first
+            ref = erp.reference_data()
+            conditions = Conditions(self.config.view(), erp, partial(Ledger.files_in_group, conn))
             counters = _Counters(conn)
             for document in WorkQueue.hold_documents(conn, document_ids, owner):
                 if document.interchange_id not in files:

@@ -17,6 +17,7 @@ import logging
 import threading
 from collections.abc import Callable
 
+from hub.errors import ErpUnavailable
 from hub.intake import ReceiptsFirst
 from hub.ledger.presence import Presence, heartbeat_seconds, new_worker_id
 from hub.ledger.tables import IN_FLIGHT_STATES
@@ -62,6 +63,9 @@ class Worker:
         self.turns.wait_for_receipts_in_flight()
         try:
             reports = self.hub.work_next(self.owner)
+        except ErpUnavailable as exc:  # its work was given back as it failed
+            log.warning("%s: %s; its work is given back to the queue and tried again in %s s", self.owner, exc, self.poll_seconds)
+            return False
         except Exception:  # the database went away, a bug: log it, give the work back, try again later
             log.exception("%s could not finish its work; it is given back and tried again", self.owner)
             self._give_back()

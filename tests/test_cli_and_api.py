@@ -88,3 +88,17 @@ def test_reads_do_not_wait_for_a_writer(hub, settings):
     assert response.status_code == 200 and len(response.json()) == 1
     assert waited < 5  # the busy timeout is 30 s: a blocked read would take that long and fail
     app.state.engine.dispose()
+
+
+def test_a_database_that_cannot_be_reached_is_a_clear_error_not_a_traceback(tmp_path):
+    import socket
+
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"postgresql+psycopg://hub@127.0.0.1:{port}"
+    for command in (["status"], ["worker"]):
+        done = _run(*command, data_dir=tmp_path / "var", HUB_DATABASE_URL=f"{url}/ledger", HUB_ERP_DATABASE_URL=f"{url}/erp")
+        assert done.returncode == 3, done.stderr
+        assert "error: the database cannot be reached" in done.stderr and "HUB_DATABASE_URL" in done.stderr
+        assert "Traceback" not in done.stderr

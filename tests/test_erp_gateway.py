@@ -24,7 +24,7 @@ from adapters.erp.gateway import ReferenceErp, _translate
 from adapters.erp.schema import allocations, inventory, metadata, sales_order_lines, sales_orders
 from adapters.erp.seed import create_schema, load_seed
 from hub.erp import AllocationLine, AllocationOutcome, SalesOrderDraft, SalesOrderLineDraft
-from hub.errors import ConfigurationError, PermanentError, TransientError
+from hub.errors import ConfigurationError, ErpUnavailable, PermanentError, TransientError
 
 SEED = Path(__file__).resolve().parents[1] / "samples" / "scenario" / "erp"
 PG_URL = os.environ.get("HUB_TEST_PG_URL")
@@ -348,6 +348,69 @@ def test_gateway_over_the_hubs_sqlite_engine(tmp_path):
     with pytest.raises(PermanentError):  # foreign key: no such customer
         erp.post_sales_order(make_draft("doc-2", [("HS-2001", "EA", 2, 2)], customer="C999"), None)
     engine.dispose()
+
+
+# --- a batch: the postings of several documents in one transaction ---------------------------
+
+
+def test_a_batch_commits_its_postings_together_and_its_reads_see_them(erp, engine):
+    open_before = erp.open_order_total("C100")
+    with erp.batch() as batch:
+        first = batch.post_sales_order(make_draft("doc-1", [("HS-2001", "EA", 2, 2)]), take_what_is_there([]))
+        assert batch.customer_po_exists("C100", "PO-doc-1", except_source="doc-2")  # the batch's own order
+        assert batch.open_order_total("C100") == open_before + Decimal("20.00")
+        second = batch.post_sales_order(make_draft("doc-2", [("HS-1001", "EA", 3, 3)]), take_what_is_there([]))
+        assert batch.open_order_total("C100") == open_before + Decimal("50.00")
+    assert (first.order_id, second.order_id) == ("SO-900002", "SO-900003")
+    assert erp.find_posted("doc-1") == "SO-900002" and erp.find_posted("doc-2") == "SO-900003"
+    assert erp.open_order_total("C100") == open_before + Decimal("50.00")
+
+
+def test_a_document_that_fails_for_good_is_undone_alone_in_a_batch(erp, engine):
+    attempts = []
+    with erp.batch() as batch:
+        first = make_draft("doc-1", [("HS-2001", "EA", 2, 2)])
+        batch.post_sales_order(first, take_what_is_there(first.lines))
+        with pytest.raises(PermanentError):  # CHI has 5
+            batch.post_sales_order(make_draft("doc-2", [("HS-2001", "EA", 6, 6)]), lambda availability: AllocationOutcome([AllocationLine(1, "CHI", 6)]),
+                                   attempts.append)
+        third = batch.post_sales_order(make_draft("doc-3", [("HS-1001", "EA", 1, 1)]), None)
+    assert [a.outcome for a in attempts] == ["failed"]
+    assert erp.find_posted("doc-1") == "SO-900002" and erp.find_posted("doc-2") is None and third.order_id == "SO-900003"
+    assert sum(allocated for _, allocated in stock(engine, "HS-2001").values()) == 2  # doc-1's, none of doc-2's
+
+
+def test_a_batch_that_ends_badly_leaves_nothing(erp, engine):
+    before = stock(engine)
+    with pytest.raises(RuntimeError), erp.batch() as batch:
+        batch.post_sales_order(make_draft("doc-1", [("HS-2001", "EA", 2, 2)]), take_what_is_there([]))
+        raise RuntimeError("the ledger could not record it")
+    assert erp.find_posted("doc-1") is None and stock(engine) == before
+    assert erp.post_sales_order(make_draft("doc-1", [("HS-2001", "EA", 2, 2)]), None).order_id == "SO-900002"  # the number not spent
+
+
+@pytest.mark.postgres
+def test_a_batch_whose_connection_is_lost_is_lost_as_a_whole(pg_database):
+    url = pg_database
+    engine = create_engine(url)
+    metadata.drop_all(engine)
+    create_schema(engine)
+    load_seed(engine, SEED)
+    erp = ReferenceErp(engine)
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    attempts = []
+    try:
+        with pytest.raises(ErpUnavailable, match="lost|could not"), erp.batch() as batch:
+            batch.post_sales_order(make_draft("doc-1", [("HS-2001", "EA", 2, 2)]), take_what_is_there([]))
+            with admin.connect() as conn:  # an administrator, or a restart, cuts the batch's session
+                conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+            batch.post_sales_order(make_draft("doc-2", [("HS-2001", "EA", 2, 2)]), None, attempts.append)
+        assert [a.outcome for a in attempts] == ["transient"]
+        assert erp.find_posted("doc-1") is None and erp.find_posted("doc-2") is None
+        assert erp.post_sales_order(make_draft("doc-1", [("HS-2001", "EA", 2, 2)]), None).created  # the ERP is usable again
+    finally:
+        admin.dispose()
+        engine.dispose()
 
 
 @pytest.mark.parametrize(

@@ -197,7 +197,9 @@ def test_workers_wait_out_a_postgresql_restart_and_continue(synthetic, single_wo
     with fresh_databases(tmp_path, mappings, seed) as settings:
         receive_all(settings, orders)
         workers = [start_worker(settings) for _ in range(WORKERS)]
-        time.sleep(2)
+        for worker in workers:
+            worker.wait_for_log("worker started")
+        time.sleep(1)
         assert work_left(settings) > 0
         subprocess.run(["bash", str(ROOT / "tests" / "pg.sh"), "restart", os.environ["HUB_TEST_PG_DIR"]], check=True, capture_output=True, timeout=120)
         finish(settings, workers)

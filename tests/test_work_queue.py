@@ -31,17 +31,21 @@ def test_documents_sharing_a_lane_are_taken_in_received_order_the_rest_in_parall
 
 
 def test_a_dead_workers_claim_returns_when_its_lease_runs_out(hub):
-    [file_id] = received(hub, "summit-850-booked.edi")
+    first, second = received(hub, "pioneer-850-credit-hold.edi", "summit-850-booked.edi")
     queue = WorkQueue(hub.ledger, lease_seconds=1)
-    assert queue.claim_file(ELSEWHERE) == file_id
-    assert queue.claim_file("here:1:a/1") is None  # held
+    assert queue.claim_file(ELSEWHERE) == first
+    assert queue.claim_file("here:1:a/1", first) is None  # held
     assert queue.release_orphans() == []  # another machine's claims wait for their lease
+    assert queue.claim_file("here:1:a/1") == second  # the next file meanwhile
+    [queued] = hub._split(second, "here:1:a/1")
+    assert queued.state == "mapped"  # not decided yet: the earlier file may hold orders ahead of it
     time.sleep(1.2)
-    assert queue.claim_file("here:1:a/1") == file_id  # run out: taken over
+    assert queue.claim_file("here:1:a/1") == first  # run out: taken over
+    [report] = hub._split(first, "here:1:a/1")
+    assert report.state == "held"  # a small file with nothing ahead of it is decided as it is split
 
-    [report] = hub._split(file_id, "here:1:a/1")
-    assert report.state == "mapped"
     [document_id] = queue.claim_documents(ELSEWHERE, 10)
+    assert document_id == queued.document_id
     assert queue.claim_documents("here:1:a/1", 10) == []
     time.sleep(1.2)
     assert queue.claim_documents("here:1:a/1", 10) == [document_id]
@@ -49,18 +53,23 @@ def test_a_dead_workers_claim_returns_when_its_lease_runs_out(hub):
     [report] = hub._decide([document_id], "here:1:a/1")
     assert (report.state, report.reference) == ("answered", "SUM-PO-1001")
     with hub.ledger.engine.connect() as conn:
-        assert rows(conn, "SELECT state, attempts, lease_owner FROM documents") == [{"state": "answered", "attempts": 2, "lease_owner": "here:1:a/1"}]
+        assert rows(conn, "SELECT state, attempts, lease_owner FROM documents ORDER BY interchange_id") == [
+            {"state": "held", "attempts": 0, "lease_owner": None},
+            {"state": "answered", "attempts": 2, "lease_owner": "here:1:a/1"}]
 
 
 def test_a_later_order_of_the_same_customer_waits_for_the_earlier_one(hub):
-    first, second = received(hub, "summit-850-booked.edi", "summit-850-price-mismatch.edi")
+    ahead, first, second = received(hub, "pioneer-850-credit-hold.edi", "summit-850-booked.edi", "summit-850-price-mismatch.edi")
     queue = WorkQueue(hub.ledger, lease_seconds=60)
     assert queue.claim_documents("w:1:a/1", 10) == []  # nothing split yet
-    assert queue.claim_file("w:1:a/2", second) == second
-    hub._split(second, "w:1:a/2")
+    for worker, file_id in (("w:1:a/2", second), ("w:1:a/1", first)):
+        assert queue.claim_file(worker, file_id) == file_id
+        [report] = hub._split(file_id, worker)
+        assert report.state == "mapped"  # an earlier file is still to be split
     assert queue.claim_documents("w:1:a/2", 10) == []  # an earlier file is not split: its documents and lanes are not known
-    assert queue.claim_file("w:1:a/1") == first
-    hub._split(first, "w:1:a/1")
+    assert queue.claim_file("w:1:a/3") == ahead
+    [report] = hub._split(ahead, "w:1:a/3")
+    assert report.state == "held"  # nothing ahead of it: decided as it was split
     with hub.ledger.engine.connect() as conn:
         documents = {r["interchange_id"]: r for r in rows(conn, "SELECT id, interchange_id, lanes FROM documents")}
     lanes = documents[first]["lanes"].split()
@@ -94,3 +103,36 @@ def test_status_shows_workers_the_queue_and_the_oldest_waiting(hub, settings):
     shown = hub_command(settings, "status")
     assert "queue: 0 file(s) to split, 0 document(s) to decide\n" in shown.stdout
     assert "documents: answered 1, held 1" in shown.stdout
+
+
+def hub_without_erp(settings, tmp_path):
+    """A hub whose ERP cannot be reached (its database cannot even be opened)."""
+    from hub.pipeline import Hub
+
+    return Hub(type(settings)(**settings.model_dump() | {"erp_database_url": f"sqlite:///{tmp_path / 'no-such-folder' / 'erp.db'}"}))
+
+
+def test_a_file_waits_in_the_queue_while_the_erp_cannot_be_reached(hub, settings, tmp_path):
+    down = hub_without_erp(settings, tmp_path)
+    [report] = down.ingest_bytes((DOCUMENTS / "summit-850-booked.edi").read_bytes(), "summit-850-booked.edi", None, "sftp")
+    assert report.state == "received" and "the ERP" in report.errors[0] and "waits in the queue" in report.errors[0]
+    with hub.ledger.engine.connect() as conn:
+        assert rows(conn, "SELECT status, attempts, lease_until FROM interchanges") == [{"status": "received", "attempts": 0, "lease_until": None}]
+        assert rows(conn, "SELECT id FROM documents") == []  # nothing of the split was kept
+    [report] = hub.resume()  # the ERP is back
+    assert (report.state, report.reference) == ("answered", "SUM-PO-1001")
+
+
+def test_queued_documents_wait_while_the_erp_cannot_be_reached_and_it_does_not_count_as_a_failure(hub, settings, tmp_path):
+    ahead, queued = received(hub, "pioneer-850-credit-hold.edi", "summit-850-booked.edi")
+    for file_id in (queued, ahead):  # the later file first: its order waits in the queue
+        assert hub.queue.claim_file(hub.owner, file_id) == file_id
+        hub._split(file_id, hub.owner)
+    down = hub_without_erp(settings, tmp_path)
+    for _ in range(settings.max_attempts + 1):
+        assert down.resume() == []
+    with hub.ledger.engine.connect() as conn:
+        assert rows(conn, "SELECT state, attempts, lease_until FROM documents WHERE interchange_id = :id", id=queued) == [
+            {"state": "mapped", "attempts": 0, "lease_until": None}]
+    [report] = hub.resume()
+    assert (report.state, report.reference) == ("answered", "SUM-PO-1001")

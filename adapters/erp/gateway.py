@@ -15,6 +15,13 @@ then the next order id (an UPDATE on erp_sequences, taken late so its row lock i
 the order, its lines and allocations are inserted and `inventory.allocated` is raised by guarded
 UPDATEs. Locks are always taken inventory rows first, then the sequence row.
 
+A batch (ReferenceErp.batch) runs the postings of several documents in one transaction, a
+savepoint each, begun at its first read and committed when the batch ends: one commit instead of
+one per document, and reads (open orders, customer POs) that see what the batch posted so far. A
+posting that fails for good rolls back its savepoint alone; anything that loses the transaction (a
+lost connection, a deadlock, a lock not granted) ends the batch with ErpUnavailable, and the
+caller records none of it. Postings in a batch are not retried one by one: the batch is.
+
 Reconsidering a held document (reconsider=True, and every posting of a rehearsal) first deletes
 its HOLD records in the same transaction, locking them before anything else (a sales order
 before inventory, as a ship confirmation locks them), then posts as above; a reconsidered
@@ -93,7 +100,8 @@ from hub.erp import (
     Warehouse,
 )
 from hub.db import sqlite_one_writer, writer
-from hub.errors import HubError, PermanentError, TransientError
+from hub.errors import ErpUnavailable, HubError, PermanentError, TransientError
+from hub.failpoints import failpoint
 
 ATTEMPTS = 6
 BACKOFF_FIRST_S = 0.05
@@ -133,12 +141,51 @@ _CUSTOMER_PO = (
 _CANCELLED_AS = ((sales_orders, "order_id", "CANCELLED"), (inbound_asns, "asn_number", "REJECTED"),
                  (ap_invoices, "invoice_number", "REJECTED"))
 _POSTED_ORDER = select(_so.order_id, _so.status, _so.hold_codes).where(_so.source_document == bindparam("source"))
+class _SharedTransaction:
+    """The one write transaction of a batch of postings, begun at its first use."""
+
+    def __init__(self, engine: Engine):
+        self._engine = engine
+        self._conn: Connection | None = None
+        self.posted = False  # whether a posting ran in it (committing a batch of reads only is no posting)
+        # customer -> open order total as of now in the transaction: read once, then raised by
+        # each order the batch books (a ship confirmation, which invoices orders, forgets them all)
+        self.open_orders: dict[str, Decimal] = {}
+
+    def connection(self) -> Connection:
+        if self._conn is None:
+            self._conn = self._engine.connect()
+            self._conn.begin()
+        return self._conn
+
+    def intact(self) -> bool:
+        """Whether everything posted so far can still be committed."""
+        conn = self._conn
+        return conn is None or (not conn.invalidated and conn.in_transaction() and conn.get_transaction().is_active)
+
+    def commit(self) -> None:
+        if self._conn is not None:
+            self._conn.commit()
+            self._conn.close()
+            if self.posted:
+                failpoint("after-erp-post")
+
+    def abandon(self) -> None:
+        """Roll back and let go of the connection; a connection already lost is simply dropped."""
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except sa_exc.SQLAlchemyError:
+                pass
+
+
 class ReferenceErp:
-    def __init__(self, engine: Engine, *, rehearsal: bool = False):
+    def __init__(self, engine: Engine, *, rehearsal: bool = False, shared: _SharedTransaction | None = None):
         self._engine = engine
         sqlite_one_writer(engine)
         self._writer = writer(engine)
         self._rehearsal = rehearsal  # every posting rolled back (see rehearsal())
+        self._shared = shared  # the transaction of a batch (see batch())
 
     # --- reads ---------------------------------------------------------------------------------
 
@@ -163,8 +210,11 @@ class ReferenceErp:
             )
 
     def open_order_total(self, customer_id: str) -> Decimal:
-        with self._reading() as conn:
-            return Decimal(conn.scalar(_OPEN_ORDER_TOTAL, {"customer_id": customer_id}))
+        known = self._shared.open_orders if self._shared is not None else {}
+        if customer_id not in known:
+            with self._reading() as conn:
+                known[customer_id] = Decimal(conn.scalar(_OPEN_ORDER_TOTAL, {"customer_id": customer_id}))
+        return known[customer_id]
 
     def customer_po_exists(self, customer_id: str, customer_po: str, except_source: str) -> bool:
         """True when another document already gave this customer PO (cancelled orders do not count)."""
@@ -197,8 +247,11 @@ class ReferenceErp:
         def post(conn: Connection, withdrawn: list[str]) -> PostingResult:
             return _post_order(conn, draft, allocate, withdrawn[0] if withdrawn else None)
 
-        return self._posting(post, partial(_posted_order, source_document=source),
-                             partial(_withdraw_held_order, source_document=source), reconsider, on_attempt)
+        posted = self._posting(post, partial(_posted_order, source_document=source),
+                               partial(_withdraw_held_order, source_document=source), reconsider, on_attempt)
+        if self._shared is not None and posted.created and posted.status in OPEN_ORDER_STATUSES and draft.customer_id in self._shared.open_orders:
+            self._shared.open_orders[draft.customer_id] += draft.total
+        return posted
 
     def post_inbound_asn(self, source_document, supplier_id, asn_number, po_numbers, decide: AsnDecider, on_attempt=None,
                          *, reconsider: bool = False) -> SupplierPosting:
@@ -219,6 +272,8 @@ class ReferenceErp:
         # A held confirmation recorded nothing: there is nothing to withdraw, reconsidering posts it.
         post = _fresh(post_shipments, source_document=source_document, warehouse=warehouse,
                       partner_reference=partner_reference, order_ids=order_ids, decide=decide)
+        if self._shared is not None:
+            self._shared.open_orders.clear()
         return self._posting(post, partial(posted_shipments, source_document=source_document), None, reconsider, on_attempt)
 
     # --- held documents ------------------------------------------------------------------------
@@ -240,6 +295,22 @@ class ReferenceErp:
     def books(self) -> ReferenceBooks:
         return ReferenceBooks(self._engine)
 
+    @contextmanager
+    def batch(self) -> Iterator[ReferenceErp]:
+        """This ERP with the postings and reads of the block in one transaction, committed when the
+        block ends well (see the module's docstring). Raises ErpUnavailable when the transaction
+        is lost, at any posting or read in the block or at its commit."""
+        shared = _SharedTransaction(self._writer)
+        try:
+            yield ReferenceErp(self._engine, shared=shared)
+            shared.commit()
+        except sa_exc.SQLAlchemyError as exc:
+            shared.abandon()
+            raise ErpUnavailable(f"the ERP transaction of the batch was lost: {_translate(exc)}") from exc
+        except BaseException:
+            shared.abandon()
+            raise
+
     def rehearsal(self) -> ReferenceErp:
         """This ERP with every posting rolled back (see hub.erp.ErpGateway.rehearsal): one attempt,
         held records always reconsidered."""
@@ -257,6 +328,9 @@ class ReferenceErp:
         if not (reconsider or self._rehearsal):
             withdraw = None
         report = on_attempt or (lambda attempt: None)
+        run = partial(self._post_or_replay, post, replay, withdraw)
+        if self._shared is not None:
+            return self._in_batch(run, report)
         retrying = Retrying(
             retry=retry_if_exception_type(TransientError),
             stop=stop_after_attempt(1 if self._rehearsal else ATTEMPTS),
@@ -265,9 +339,20 @@ class ReferenceErp:
         )
         for attempt in retrying:
             with attempt:
-                result = self._attempt(partial(self._post_or_replay, post, replay, withdraw),
-                                       attempt.retry_state.attempt_number, report)
+                result = self._attempt(run, attempt.retry_state.attempt_number, report)
         return result
+
+    def _in_batch(self, run: Callable[[], tuple[Any, str]], report) -> Any:
+        """One attempt in the batch's transaction: a permanent failure that left the transaction
+        intact is the document's alone; anything else ends the batch."""
+        try:
+            return self._attempt(run, 1, report)
+        except PermanentError as error:
+            if self._shared.intact():
+                raise
+            raise ErpUnavailable(f"the ERP transaction of the batch was lost: {error}") from error
+        except TransientError as error:
+            raise ErpUnavailable(f"the ERP could not take the batch's postings: {error}") from error
 
     def _attempt(self, run: Callable[[], tuple[Any, str]], number: int, report) -> Any:
         started = time.perf_counter()
@@ -295,7 +380,7 @@ class ReferenceErp:
                 return result, "posted" if result.created else "not-posted"
         except sa_exc.IntegrityError:
             # A racing worker committed the same source_document after our replay check.
-            with self._engine.connect() as conn:
+            with self._reading() as conn:
                 existing = replay(conn)
             if existing is None:
                 raise
@@ -303,10 +388,18 @@ class ReferenceErp:
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
-        """A write transaction, committed when its block ends well; in a rehearsal always rolled back."""
+        """A write transaction, committed when its block ends well; in a rehearsal always rolled
+        back; in a batch a savepoint of the batch's transaction."""
+        if self._shared is not None:
+            conn = self._shared.connection()
+            self._shared.posted = True
+            with conn.begin_nested():
+                yield conn
+            return
         if not self._rehearsal:
             with self._writer.begin() as conn:
                 yield conn
+            failpoint("after-erp-post")
             return
         with self._writer.connect() as conn:
             conn.begin()
@@ -317,6 +410,13 @@ class ReferenceErp:
 
     @contextmanager
     def _reading(self) -> Iterator[Connection]:
+        """A connection to read on: in a batch its transaction (which sees what the batch posted)."""
+        if self._shared is not None:
+            try:
+                yield self._shared.connection()
+            except sa_exc.SQLAlchemyError as exc:
+                raise ErpUnavailable(f"the ERP transaction of the batch was lost: {_translate(exc)}") from exc
+            return
         try:
             with self._engine.connect() as conn:
                 yield conn

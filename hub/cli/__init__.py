@@ -9,6 +9,8 @@ import argparse
 import os
 import sys
 
+from sqlalchemy.exc import OperationalError
+
 from hub.cli import documents, exceptions, files, outbox, partners, reports, serve, setup, tokens, versions
 from hub.errors import HubError
 
@@ -22,6 +24,11 @@ def main(argv: list[str] | None = None) -> int:
     except HubError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OperationalError as exc:  # the ledger's or the ERP's database is down or unreachable
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        print(f"error: the database cannot be reached ({reason}); check HUB_DATABASE_URL and HUB_ERP_DATABASE_URL"
+              " and that the server is running, then run the command again", file=sys.stderr)
+        return 3
     except BrokenPipeError:  # the reader went away (`hub ... | head`): stop quietly, as Unix tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141

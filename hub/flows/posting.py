@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import TypeVar
 
 from hub.errors import PermanentError, TransientError
-from hub.failpoints import failpoint
 from hub.holds import Hold
 
 T = TypeVar("T")
@@ -27,5 +26,4 @@ def post(doc, amount: Decimal | None, call: Callable[[Callable], T]) -> T | None
         doc.record_postings(TARGET, amount)
         doc.hold([Hold("ERP_UNAVAILABLE", "erp", f"the ERP could not be reached after retries: {exc}")])
         return None
-    failpoint("after-erp-post")
     return result

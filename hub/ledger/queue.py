@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, or_, select, update
+from sqlalchemy import Connection, exists, func, or_, select, update
 
 from hub.ledger import tables as t
 from hub.ledger.store import Ledger, now
@@ -62,6 +62,14 @@ class WorkQueue:
         """The claimed file's row, locked for this transaction; None if it is no longer `owner`'s to run."""
         query = select(t.interchanges).where(_i.id == interchange_id, _i.status == "received", _i.lease_owner == owner)
         return conn.execute(query.with_for_update()).first()
+
+    @staticmethod
+    def nothing_ahead(conn: Connection, interchange_id: int) -> bool:
+        """Whether a file's documents may be decided as it is split: no earlier file is still to be
+        split and no document of one waits to be decided, so none can be ahead of them in a lane."""
+        earlier_file = select(_i.id).where(_i.status == "received", _i.id < interchange_id)
+        earlier_document = select(_d.id).where(_d.state == QUEUED, _d.interchange_id < interchange_id)
+        return not conn.execute(select(exists(earlier_file) | exists(earlier_document))).scalar()
 
     # -- documents -----------------------------------------------------------------------------
 
@@ -128,6 +136,18 @@ class WorkQueue:
     def release(self, owners: Iterable[str]) -> None:
         """Give back what `owners` claimed and did not settle (a worker stopping, a batch that failed)."""
         self._lease_until(owners, None)
+
+    def give_back(self, owner: str, interchange_id: int | None = None, document_ids: Iterable[int] = ()) -> None:
+        """Give back claims of `owner` whose work failed for a reason outside it (the ERP could not
+        be reached): free for anyone at once, and this try not counted against HUB_MAX_ATTEMPTS."""
+        document_ids = list(document_ids)
+        with self.ledger.writer.begin() as conn:
+            if interchange_id is not None:
+                conn.execute(update(t.interchanges).where(_i.id == interchange_id, _i.lease_owner == owner, _i.status == "received")
+                             .values(lease_until=None, attempts=_i.attempts - 1))
+            if document_ids:
+                conn.execute(update(t.documents).where(_d.id.in_(document_ids), _d.lease_owner == owner, _d.state == QUEUED)
+                             .values(lease_until=None, attempts=_d.attempts - 1))
 
     def _lease_until(self, owners: Iterable[str], until: datetime | None) -> None:
         """Set the expiry of every unsettled claim of `owners` (None: free for anyone)."""
