@@ -306,7 +306,7 @@ class ReferenceErp:
             shared.commit()
         except sa_exc.SQLAlchemyError as exc:
             shared.abandon()
-            raise ErpUnavailable(f"the ERP transaction of the batch was lost: {_translate(exc)}") from exc
+            raise _batch_lost(exc) from exc
         except BaseException:
             shared.abandon()
             raise
@@ -350,7 +350,7 @@ class ReferenceErp:
         except PermanentError as error:
             if self._shared.intact():
                 raise
-            raise ErpUnavailable(f"the ERP transaction of the batch was lost: {error}") from error
+            raise _batch_lost(error) from error
         except TransientError as error:
             raise ErpUnavailable(f"the ERP could not take the batch's postings: {error}") from error
 
@@ -415,7 +415,7 @@ class ReferenceErp:
             try:
                 yield self._shared.connection()
             except sa_exc.SQLAlchemyError as exc:
-                raise ErpUnavailable(f"the ERP transaction of the batch was lost: {_translate(exc)}") from exc
+                raise _batch_lost(exc) from exc
             return
         try:
             with self._engine.connect() as conn:
@@ -592,6 +592,11 @@ def _translate(exc: sa_exc.SQLAlchemyError) -> HubError:
     cause = exc.orig if isinstance(exc, sa_exc.DBAPIError) else exc
     message = f"reference ERP: {type(cause).__name__}: {str(cause).strip()}"
     return TransientError(message) if _is_transient(exc) else PermanentError(message)
+
+
+def _batch_lost(cause: Exception) -> ErpUnavailable:
+    reason = _translate(cause) if isinstance(cause, sa_exc.SQLAlchemyError) else cause
+    return ErpUnavailable(f"the ERP transaction of the batch was lost: {reason}")
 
 
 def _is_transient(exc: sa_exc.SQLAlchemyError) -> bool:
