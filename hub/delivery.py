@@ -10,7 +10,7 @@ A channel makes one attempt; the Dispatcher does the rest:
   partner's `delivery.attempts` (default HUB_DELIVERY_ATTEMPTS) the file is dead, and it is dead at
   once when the failure is permanent (the partner refused the file, we have no secret to sign with);
 - `redeliver` starts a new round for files someone sends again (`hub outbox redeliver`);
-- before each attempt the file is claimed in the ledger (`Ledger.claim_outbox`, a lease covering the
+- before each attempt the file is claimed in the ledger (`Ledger.claim_outboxes`, a lease covering the
   attempt and the wait after it), so with many worker processes one file is handed over by one at a
   time, and a partner whose first pending file another process holds is left to that process.
 
@@ -107,6 +107,23 @@ class DeliveryResult:
     error: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Attempt:
+    """One attempt at a file, as it goes on record (a `delivery_attempts` row)."""
+
+    parcel: Parcel
+    number: int  # in the current round
+    limit: int  # attempts the file gets
+    outcome: str  # ready, delivered, failed (tried again), dead
+    status_code: int | None
+    error: str | None
+    duration_ms: float
+
+    def row(self) -> dict[str, Any]:
+        return {"outbox_id": self.parcel.outbox_id, "attempt": self.number, "method": self.parcel.delivery.method, "outcome": self.outcome,
+                "status_code": self.status_code, "error": self.error, "duration_ms": self.duration_ms}
+
+
 class OutboxError(HubError):
     """An outbound file cannot be found or sent again as asked."""
 
@@ -191,20 +208,28 @@ class Dispatcher:
     def place_pickups(self) -> list[DeliveryResult]:
         """Put the pending files of partners whose channel is local (pickup) in place: one attempt
         each, inline and without waiting (for `hub ingest`). A file that could not be placed stays
-        pending for `run` or `drain`; pushes are left to them too."""
+        pending for `run` or `drain`; pushes are left to them too. The files are claimed together
+        and their attempts recorded together."""
         rows = self.ledger.pending_outbox()
         if not rows:
             return []
         directory = self.ledger.partner_directory()
-        results = []
+        pickups = []
         for row in rows:
             partner = directory.get(row.partner_id)
             channel = self._channel(partner)
-            if isinstance(channel, LocalChannel) and self.ledger.claim_outbox(row.id, self.owner, self.lease_seconds):
+            if isinstance(channel, LocalChannel):
+                pickups.append((row, partner, channel))
+        if not pickups:
+            return []
+        taken = self.ledger.claim_outboxes([row.id for row, _, _ in pickups], self.owner, self.lease_seconds)
+        attempts = []
+        for row, partner, channel in pickups:
+            if row.id in taken:
                 parcel, limit = self._parcel(row, partner)
                 started = time.perf_counter()
-                results.append(self._settle(parcel, row.attempts + 1, limit, self._try(parcel, channel.place), started))
-        return results
+                attempts.append(self._attempt(parcel, row.attempts + 1, limit, self._try(parcel, channel.place), started))
+        return self._record(attempts)
 
     def redeliver(self, outbox_ids: Iterable[int] = (), *, dead_of_partner: str | None = None,
                   audit: Callable[[Connection, list[int]], None] | None = None) -> list[int]:
@@ -316,20 +341,28 @@ class Dispatcher:
             return _channel_failed(parcel, exc)
 
     def _settle(self, parcel: Parcel, number: int, limit: int, answer: Handover | DeliveryFailed, started: float) -> DeliveryResult:
-        """Put attempt `number` on record with where it leaves the file: a transient failure with
-        attempts left leaves it pending; any other failure, dead."""
+        """Put attempt `number` on record with where it leaves the file."""
+        return self._record([self._attempt(parcel, number, limit, answer, started)])[0]
+
+    @staticmethod
+    def _attempt(parcel: Parcel, number: int, limit: int, answer: Handover | DeliveryFailed, started: float) -> _Attempt:
+        """Attempt `number` as it goes on record: a transient failure with attempts left leaves the file pending; any other failure, dead."""
         duration_ms = (time.perf_counter() - started) * 1000
         if isinstance(answer, DeliveryFailed):
             outcome = "failed" if answer.transient and number < limit else "dead"
-            error = answer.message
-        else:
-            outcome, error = answer.outcome, None
-        method = parcel.delivery.method
-        self.ledger.record_delivery_attempt(parcel.outbox_id, number, method, outcome, answer.status_code, error, duration_ms)
-        result = DeliveryResult(parcel.outbox_id, parcel.partner_id, parcel.kind, parcel.filename, method,
-                                Ledger.OUTBOX_STATUS_AFTER[outcome], number, answer.status_code, error)
-        _log_attempt(result, outcome, limit)
-        return result
+            return _Attempt(parcel, number, limit, outcome, answer.status_code, answer.message, duration_ms)
+        return _Attempt(parcel, number, limit, answer.outcome, answer.status_code, None, duration_ms)
+
+    def _record(self, attempts: list[_Attempt]) -> list[DeliveryResult]:
+        """Put attempts on record together, and log them."""
+        self.ledger.record_delivery_attempts([a.row() for a in attempts])
+        results = []
+        for a in attempts:
+            result = DeliveryResult(a.parcel.outbox_id, a.parcel.partner_id, a.parcel.kind, a.parcel.filename, a.parcel.delivery.method,
+                                    Ledger.OUTBOX_STATUS_AFTER[a.outcome], a.number, a.status_code, a.error)
+            _log_attempt(result, a.outcome, a.limit)
+            results.append(result)
+        return results
 
 
 def _channel_failed(parcel: Parcel, exc: Exception) -> DeliveryFailed:

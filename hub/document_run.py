@@ -2,11 +2,11 @@
 of each step.
 
 A document's row is inserted when the split step is done with it: settled (rejected, held ...) or
-queued (`mapped`) for the decide step, which updates it when it settles. Its transitions (one
-event each, with the time each happened), exceptions, posting attempts, outbound files and (for a
-partner's 997/999) what it says of files we sent go into a `LedgerBatch` that the pipeline writes
-with one statement per table, in the step's one transaction. So a document that fails half-way
-leaves nothing behind to clean up.
+queued (`mapped`) for the decide step, which updates it when it settles. The run goes into a
+`LedgerBatch` with its transitions (one event each, with the time each happened), exceptions,
+posting attempts, outbound files and (for a partner's 997/999) what it says of files we sent; the
+pipeline writes the batch with one statement per table, in the step's one transaction. So a
+document that fails half-way leaves nothing behind to clean up.
 """
 
 from __future__ import annotations
@@ -50,11 +50,13 @@ class DocumentReport:
 
 
 class LedgerBatch:
-    """The rows of one file's documents, written with one executemany per table."""
+    """The documents a step has run and their rows, written with one executemany per table (per
+    set of columns, for the documents' own rows) when the step flushes it."""
 
     def __init__(self, settings: Settings) -> None:
         self.queue_policy = settings.queue_policy  # (SLA hours, priority) of an exception queue
         self.ack_due = timedelta(hours=settings.ack_due_hours)  # how long a partner has to acknowledge what we send
+        self.runs: list[DocumentRun] = []
         self.events: list[dict] = []
         self.exceptions: list[dict] = []
         self.postings: list[dict] = []
@@ -71,7 +73,20 @@ class LedgerBatch:
                  "ack_due_at": created + self.ack_due if m.expects_acknowledgment else None}
             )
 
+    def add(self, run: DocumentRun) -> None:
+        """A document done with its step: its row is inserted (or updated: a rerun, a queued
+        document) at the next flush, and its other rows are written with it."""
+        self.runs.append(run)
+
     def flush(self, conn: Connection) -> None:
+        runs, self.runs = self.runs, []
+        new = [run for run in runs if run.document_id is None]
+        known = [run for run in runs if run.document_id is not None]
+        for run, document_id in zip(new, Ledger.add_documents(conn, [run.new_row() for run in new])):
+            run.document_id = document_id
+        Ledger.update_documents(conn, [(run.document_id, {"state": run.state, **run.values}) for run in known])
+        for run in runs:
+            run.queue_rows(conn, self)
         Ledger.add_events(conn, self.events)
         Ledger.add_exceptions(conn, self.exceptions, self.queue_policy)
         Ledger.add_postings(conn, self.postings)
@@ -202,22 +217,14 @@ class DocumentRun:
         ]
         self.attempts = []
 
-    def finish(self, conn: Connection, batch: LedgerBatch) -> None:
-        """Insert the document (or update it: a rerun, a queued document) and queue its other rows in the batch."""
-        if self.document_id is None:
-            self.document_id = Ledger.add_document(
-                conn,
-                interchange_id=self.row.id,
-                position=self.parsed.index,
-                partner_id=self.partner.id,
-                doc_type=self.parsed.doc_type,
-                group_control=self.parsed.control.get("group_control"),
-                set_control=self.parsed.control.get("set_control"),
-                state=self.state,
-                **self.values,
-            )
-        else:
-            Ledger.update_document(conn, self.document_id, state=self.state, **self.values)
+    def new_row(self) -> dict[str, Any]:
+        """The document's row, for a document not in the ledger yet."""
+        return {"interchange_id": self.row.id, "position": self.parsed.index, "partner_id": self.partner.id, "doc_type": self.parsed.doc_type,
+                "group_control": self.parsed.control.get("group_control"), "set_control": self.parsed.control.get("set_control"),
+                "state": self.state, **self.values}
+
+    def queue_rows(self, conn: Connection, batch: LedgerBatch) -> None:
+        """Queue the document's other rows in the batch, once its row is written (it has its id)."""
         new_holds = self.holds
         if self.rerun is not None:  # its open exceptions are settled; only holds new to it open one
             rerun = self.rerun

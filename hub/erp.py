@@ -433,11 +433,14 @@ class ErpGateway(Protocol):
         changed (order id, ASN or invoice numbers); [] when the document recorded nothing. Raises
         PermanentError when what it recorded is not on hold (booked, accepted, shipped, cancelled)."""
 
-    def batch(self) -> AbstractContextManager[ErpGateway]:
+    def batch(self, one_by_one: bool = False) -> AbstractContextManager[ErpGateway]:
         """A gateway whose postings and reads share one transaction, committed when the block ends
         well: reads see what the batch posted; a posting that fails for good (PermanentError) is
         undone alone. Postings are not retried one by one: when the transaction is lost (or a
-        posting fails in passing), ErpUnavailable ends the block and nothing of it was committed."""
+        posting fails in passing), ErpUnavailable ends the block and nothing of it was committed.
+        A gateway may hold postings' writes and make them together; if the ERP then refuses them,
+        BatchRefused ends the block, and the caller runs the batch again `one_by_one`, each
+        posting written as it is made."""
 
     def books(self) -> ErpBooks:
         """What finance's reports read from the ERP (hub.reports)."""

@@ -107,6 +107,12 @@ class ErpUnavailable(HubError):
     posted. None of the batch may be recorded as done; its documents go back to the queue."""
 
 
+class BatchRefused(ErpUnavailable):
+    """The ERP refused for good the rows a batch held to write together (ErpGateway.batch): the
+    batch is undone as a whole. Run it again one posting at a time (batch(one_by_one=True)), so
+    the document the ERP refuses fails alone."""
+
+
 class NotFound(HubError):
     """A partner, document, version or exception that was asked for does not exist."""
 

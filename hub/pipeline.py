@@ -15,7 +15,9 @@ step's ledger transaction; postings are idempotent on `source_document`. So a cr
 leaves the file `received` or the documents `mapped`, and whoever claims them next (after the dead
 claim's lease runs out) runs them again: what reached the ERP is found there (a replay), nothing is
 posted twice. An ERP that fails the batch (ErpUnavailable) undoes the step the same way, and its
-work is given back to the queue at once, the try not counted against HUB_MAX_ATTEMPTS.
+work is given back to the queue at once, the try not counted against HUB_MAX_ATTEMPTS. An ERP that
+refuses the postings it was given to write together (BatchRefused) has the step run again at once,
+each posting written as it is made, so the document it refuses is held alone.
 
 One document's failure never touches another: anything unexpected becomes an exception in queue
 `internal` on that document alone.
@@ -42,7 +44,7 @@ from hub.db import make_engine
 from hub.delivery import Dispatcher
 from hub.erp import ErpGateway
 from hub.document_run import DocumentReport, DocumentRun, LedgerBatch, Rerun
-from hub.errors import ConfigurationError, Conflict, ErpUnavailable, InputError, NotFound, Problem
+from hub.errors import BatchRefused, ConfigurationError, Conflict, ErpUnavailable, InputError, NotFound, Problem
 from hub.ledger import tables as t
 from hub.ledger.queue import QUEUED, WorkQueue
 from hub.ledger.presence import new_worker_id
@@ -60,20 +62,34 @@ from hub.live_config import ConfigView, LiveConfig
 
 log = logging.getLogger("hub.pipeline")
 
-BATCH_ROWS = 5000  # events buffered before they are written (bounds memory on large files)
+BATCH_DOCUMENTS = 1000  # documents buffered before they are written (bounds memory on large files)
 _GAVE_UP = ("the hub's workers stopped {n} times while running this without finishing (see their logs); "
             "it is set aside so it cannot stop them again")
 _FILE_OF_RUN = (t.interchanges.c.id, t.interchanges.c.channel, t.interchanges.c.filename, t.interchanges.c.partner_id)
 
 
 class _Counters:
-    """Per-partner control numbers inside the current ledger transaction."""
+    """Per-partner control numbers inside the current ledger transaction. A counter's first number
+    locks its row until the transaction ends, so the numbers after it are counted here and the last
+    one written once, by `save` before the commit (one statement per counter, not per number)."""
 
     def __init__(self, conn: Connection):
         self.conn = conn
+        self.last: dict[tuple[str, str], int] = {}
+        self.saved: dict[tuple[str, str], int] = {}
 
     def next(self, partner_id: str, kind: str) -> int:
-        return Ledger.next_control_number(self.conn, partner_id, kind)
+        key = (partner_id, kind)
+        if key in self.last:
+            self.last[key] += 1
+        else:
+            self.last[key] = self.saved[key] = Ledger.next_control_number(self.conn, partner_id, kind)
+        return self.last[key]
+
+    def save(self) -> None:
+        changed = {key: value for key, value in self.last.items() if value != self.saved[key]}
+        Ledger.set_control_numbers(self.conn, changed)
+        self.saved.update(changed)
 
 
 @dataclass(slots=True)
@@ -215,18 +231,21 @@ class Hub:
 
     def _split(self, interchange_id: int, owner: str) -> list[DocumentReport]:
         try:
-            with self.ledger.writer.begin() as conn:
-                row = WorkQueue.hold_file(conn, interchange_id, owner)
-                if row is None:  # the claim ran out and someone else has the file
-                    return []
-                if row.attempts > self.settings.max_attempts:
-                    return self._reject_interchange(conn, row, [Problem("worker-failed", _GAVE_UP.format(n=row.attempts - 1))])
-                return self._process(conn, row)
+            return _one_by_one_if_refused(partial(self._split_file, interchange_id, owner))
         except ErpUnavailable:
             self.queue.give_back(owner, interchange_id=interchange_id)
             raise
 
-    def _process(self, conn: Connection, row) -> list[DocumentReport]:
+    def _split_file(self, interchange_id: int, owner: str, one_by_one: bool) -> list[DocumentReport]:
+        with self.ledger.writer.begin() as conn:
+            row = WorkQueue.hold_file(conn, interchange_id, owner)
+            if row is None:  # the claim ran out and someone else has the file
+                return []
+            if row.attempts > self.settings.max_attempts:
+                return self._reject_interchange(conn, row, [Problem("worker-failed", _GAVE_UP.format(n=row.attempts - 1))])
+            return self._process(conn, row, one_by_one)
+
+    def _process(self, conn: Connection, row, one_by_one: bool) -> list[DocumentReport]:
         interchange_id = row.id
         self.config.refresh()
         config = self.config.view()
@@ -257,8 +276,8 @@ class Hub:
         done = Ledger.settled_positions(conn, interchange_id)
         todo = [parsed for parsed in result.documents if parsed.index not in done]
         decide_now = len(todo) <= self.settings.worker_batch and WorkQueue.nothing_ahead(conn, interchange_id)
-        reports = []
-        with self.erp.batch() if decide_now else nullcontext(self.erp) as erp:
+        runs = []
+        with self.erp.batch(one_by_one) if decide_now else nullcontext(self.erp) as erp:
             conditions = Conditions(config, erp, partial(Ledger.files_in_group, conn))
             for parsed in todo:
                 if ref is None and not parsed.problems and not result.problems:
@@ -267,12 +286,13 @@ class Hub:
                     step = partial(self._run_document, result=result, partners=partners, ref=ref, counters=counters, conditions=conditions)
                 else:
                     step = partial(self._map_document, result=result, config=config, ref=ref)
-                doc = self._process_document(DocumentRun(row, parsed, partner), step)
-                doc.finish(conn, batch)
-                reports.append(doc.report())
-                if len(batch.events) > BATCH_ROWS:
+                runs.append(self._process_document(DocumentRun(row, parsed, partner), step))
+                batch.add(runs[-1])
+                if len(batch.runs) >= BATCH_DOCUMENTS:
                     batch.flush(conn)
         batch.flush(conn)
+        counters.save()
+        reports = [run.report() for run in runs]
         if result.problems and not result.documents:
             reports += self._file_level_report(row, partner.id, result.problems)
         status = "rejected" if result.problems and not result.documents else "processed"
@@ -404,16 +424,16 @@ class Hub:
 
     def _decide(self, document_ids: list[int], owner: str) -> list[DocumentReport]:
         try:
-            return self._decide_batch(document_ids, owner)
+            return _one_by_one_if_refused(partial(self._decide_batch, document_ids, owner))
         except ErpUnavailable:
             self.queue.give_back(owner, document_ids=document_ids)
             raise
 
-    def _decide_batch(self, document_ids: list[int], owner: str) -> list[DocumentReport]:
+    def _decide_batch(self, document_ids: list[int], owner: str, one_by_one: bool) -> list[DocumentReport]:
         self.config.refresh()
         partners = self.ledger.partner_directory()
-        batch, reports, files = LedgerBatch(self.settings), [], {}
-        with self.ledger.writer.begin() as conn, self.erp.batch() as erp:  # the ERP commits first
+        batch, runs, files = LedgerBatch(self.settings), [], {}
+        with self.ledger.writer.begin() as conn, self.erp.batch(one_by_one) as erp:  # the ERP commits first
             ref = erp.reference_data()
             conditions = Conditions(self.config.view(), erp, partial(Ledger.files_in_group, conn))
             counters = _Counters(conn)
@@ -429,10 +449,11 @@ class Hub:
                     canonical = DOCUMENT_MODELS[document.canonical["doc_type"]].model_validate(document.canonical)
                     run = self._process_document(run, partial(self._decide_document, canonical=canonical, partners=partners, ref=ref,
                                                               counters=counters, conditions=conditions))
-                run.finish(conn, batch)
-                reports.append(run.report())
+                batch.add(run)
+                runs.append(run)
             batch.flush(conn)
-        return reports
+            counters.save()
+        return [run.report() for run in runs]
 
     # -- a settled document, again (hub.document_actions decides when and how) ----------------------------
 
@@ -451,14 +472,16 @@ class Hub:
             partners = self.ledger.partner_directory()
             row = Ledger.interchange_row(conn, document.interchange_id)
             run, result = self._again(row, document, how.rerun(document), conditions.config, partners)
+            counters = _Counters(conn)
             if how.cancel:
-                self._cancel(run, partners, _Counters(conn))
+                self._cancel(run, partners, counters)
             else:
                 run = self._process_document(run, partial(self._run_document, result=result, partners=partners, ref=self.erp.reference_data(),
-                                                          counters=_Counters(conn), conditions=conditions))
+                                                          counters=counters, conditions=conditions))
             batch = LedgerBatch(self.settings)
-            run.finish(conn, batch)
+            batch.add(run)
             batch.flush(conn)
+            counters.save()
             if how.record is not None:
                 how.record(conn, run)
         self.deliver_outbox()
@@ -534,6 +557,17 @@ class Hub:
         """Put committed outbound files of pickup partners into `<data dir>/outbox/<partner>/`; files
         pushed to a partner's URL wait for the delivery service (`hub serve`, `hub worker`, `hub outbox deliver`)."""
         self.dispatcher.place_pickups()
+
+
+def _one_by_one_if_refused(step: Callable[[bool], list[DocumentReport]]) -> list[DocumentReport]:
+    """Run a step whose ERP postings are written together; if the ERP refuses them (BatchRefused:
+    nothing of the step was kept), run it again with each posting written as it is made, so the
+    document the ERP refuses fails alone."""
+    try:
+        return step(False)
+    except BatchRefused as refused:
+        log.warning("%s; the step runs again, one posting at a time", refused)
+        return step(True)
 
 
 def _latest(reports: dict, more: list[DocumentReport]) -> dict:

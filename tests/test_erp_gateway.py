@@ -4,6 +4,7 @@ HUB_TEST_PG_URL names a server (the base URL `tests/pg.sh start DIR` prints)."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import multiprocessing
 import os
 import sqlite3
@@ -24,7 +25,7 @@ from adapters.erp.gateway import ReferenceErp, _translate
 from adapters.erp.schema import allocations, inventory, metadata, sales_order_lines, sales_orders
 from adapters.erp.seed import create_schema, load_seed
 from hub.erp import AllocationLine, AllocationOutcome, SalesOrderDraft, SalesOrderLineDraft
-from hub.errors import ConfigurationError, ErpUnavailable, PermanentError, TransientError
+from hub.errors import BatchRefused, ConfigurationError, ErpUnavailable, PermanentError, TransientError
 
 SEED = Path(__file__).resolve().parents[1] / "samples" / "scenario" / "erp"
 PG_URL = os.environ.get("HUB_TEST_PG_URL")
@@ -380,6 +381,47 @@ def test_a_document_that_fails_for_good_is_undone_alone_in_a_batch(erp, engine):
     assert sum(allocated for _, allocated in stock(engine, "HS-2001").values()) == 2  # doc-1's, none of doc-2's
 
 
+def test_held_orders_the_erp_refuses_refuse_the_batch_and_one_by_one_only_that_order_fails(erp, engine):
+    before = stock(engine, "HS-2001")
+    good = make_draft("doc-1", [("HS-2001", "EA", 2, 2)])
+    refused = dataclasses.replace(make_draft("doc-2", [("HS-1001", "EA", 1, 1)]), customer_po=None)  # sales_orders.customer_po is NOT NULL
+    with pytest.raises(BatchRefused, match="refused the batch's orders"), erp.batch() as batch:
+        assert batch.post_sales_order(good, take_what_is_there(good.lines)).order_id == "SO-900002"  # held, not written yet
+        batch.post_sales_order(refused, None)
+    assert erp.find_posted("doc-1") is None and stock(engine, "HS-2001") == before  # nothing of the batch was kept
+    attempts = []
+    with erp.batch(one_by_one=True) as batch:
+        assert batch.post_sales_order(good, take_what_is_there(good.lines)).order_id == "SO-900002"
+        with pytest.raises(PermanentError):
+            batch.post_sales_order(refused, None, attempts.append)
+    assert [a.outcome for a in attempts] == ["failed"]
+    assert erp.find_posted("doc-1") == "SO-900002" and erp.find_posted("doc-2") is None
+    assert sum(allocated for _, allocated in stock(engine, "HS-2001").values()) == 2
+
+
+def test_an_order_posted_before_refuses_the_held_batch_and_one_by_one_replays_it(erp, engine):
+    draft = make_draft("doc-1", [("HS-2001", "EA", 2, 2)])
+    before = erp.post_sales_order(draft, take_what_is_there(draft.lines))  # by a run that stopped before the ledger knew
+    with pytest.raises(BatchRefused), erp.batch() as batch:
+        batch.post_sales_order(draft, take_what_is_there(draft.lines))
+    with erp.batch(one_by_one=True) as batch:
+        again = batch.post_sales_order(draft, take_what_is_there(draft.lines))
+    assert (again.order_id, again.created) == (before.order_id, False)
+    assert sum(allocated for _, allocated in stock(engine, "HS-2001").values()) == 2  # taken once
+
+
+def test_a_batch_writes_its_held_orders_before_anything_else_reads_them(erp, engine):
+    with erp.batch() as batch:
+        first = make_draft("doc-1", [("HS-2001", "EA", 2, 2)])
+        posted = batch.post_sales_order(first, take_what_is_there(first.lines))
+        assert batch.find_posted("doc-1") == posted.order_id  # a read the held orders do not answer writes them first
+        second = make_draft("doc-2", [("HS-2001", "EA", 3, 3)])
+        assert batch.post_sales_order(second, take_what_is_there(second.lines)).order_id == "SO-900003"
+    with engine.connect() as conn:
+        numbers = conn.execute(text("SELECT next_value FROM erp_sequences WHERE name = 'sales_order'")).scalar()
+    assert numbers == 900004 and sum(allocated for _, allocated in stock(engine, "HS-2001").values()) == 5
+
+
 def test_a_batch_that_ends_badly_leaves_nothing(erp, engine):
     before = stock(engine)
     with pytest.raises(RuntimeError), erp.batch() as batch:
@@ -404,7 +446,8 @@ def test_a_batch_whose_connection_is_lost_is_lost_as_a_whole(pg_database):
             batch.post_sales_order(make_draft("doc-1", [("HS-2001", "EA", 2, 2)]), take_what_is_there([]))
             with admin.connect() as conn:  # an administrator, or a restart, cuts the batch's session
                 conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"))
-            batch.post_sales_order(make_draft("doc-2", [("HS-2001", "EA", 2, 2)]), None, attempts.append)
+            # it locks HS-1001's stock, the batch's first use of the database since the cut
+            batch.post_sales_order(make_draft("doc-2", [("HS-1001", "EA", 2, 2)]), take_what_is_there([]), attempts.append)
         assert [a.outcome for a in attempts] == ["transient"]
         assert erp.find_posted("doc-1") is None and erp.find_posted("doc-2") is None
         assert erp.post_sales_order(make_draft("doc-1", [("HS-2001", "EA", 2, 2)]), None).created  # the ERP is usable again

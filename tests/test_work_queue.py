@@ -4,9 +4,11 @@ nothing, a document that keeps killing its worker set aside, and `hub status`.""
 
 from __future__ import annotations
 
+import json
 import time
 from types import SimpleNamespace
 
+import pytest
 from sqlalchemy import text
 
 from hub.ledger.queue import WorkQueue, ready_in_order
@@ -136,3 +138,19 @@ def test_queued_documents_wait_while_the_erp_cannot_be_reached_and_it_does_not_c
             {"state": "mapped", "attempts": 0, "lease_until": None}]
     [report] = hub.resume()
     assert (report.state, report.reference) == ("answered", "SUM-PO-1001")
+
+
+def test_an_order_the_erp_refuses_in_a_batch_is_held_alone_and_the_batch_goes_on(hub, settings):
+    if not settings.erp_url.startswith("postgresql"):
+        pytest.skip("SQLite does not enforce column lengths, so it takes the order")
+    order = json.loads((DOCUMENTS / "cascade-order.json").read_bytes())
+    order["items"][0]["quantity"] = 2  # stock for all three
+    files = [json.dumps(order | {"id": po_number}).encode() for po_number in ("CO-1", "CO-" + "9" * 40, "CO-3")]  # customer_po is 40 long
+    ids = [hub.ledger.receive(raw, "webhook", f"order-{n}.json", "P-CASCADE")[0] for n, raw in enumerate(files, 1)]
+    for file_id in reversed(ids):  # the later files first: their orders wait in the queue, to be decided in one batch
+        assert hub.queue.claim_file(hub.owner, file_id) == file_id
+        hub._split(file_id, hub.owner)
+    reports = hub.resume()
+    assert sorted((r.reference, r.state, r.holds) for r in reports) == [("CO-3", "posted", []), ("CO-" + "9" * 40, "held", ["ERP_REJECTED"])]
+    with hub.erp_engine.connect() as conn:
+        assert [r["customer_po"] for r in rows(conn, "SELECT customer_po FROM sales_orders WHERE customer_id = 'C500' ORDER BY order_id")] == ["CO-1", "CO-3"]

@@ -15,12 +15,16 @@ then the next order id (an UPDATE on erp_sequences, taken late so its row lock i
 the order, its lines and allocations are inserted and `inventory.allocated` is raised by guarded
 UPDATEs. Locks are always taken inventory rows first, then the sequence row.
 
-A batch (ReferenceErp.batch) runs the postings of several documents in one transaction, a
-savepoint each, begun at its first read and committed when the batch ends: one commit instead of
-one per document, and reads (open orders, customer POs) that see what the batch posted so far. A
-posting that fails for good rolls back its savepoint alone; anything that loses the transaction (a
-lost connection, a deadlock, a lock not granted) ends the batch with ErpUnavailable, and the
-caller records none of it. Postings in a batch are not retried one by one: the batch is.
+A batch (ReferenceErp.batch) runs the postings of several documents in one transaction, begun at
+its first read and committed when the batch ends: one commit instead of one per document, and
+reads (open orders, customer POs) that see what the batch posted so far. Its sales orders are held
+and written together before the commit (adapters/erp/order_writes.py); any other posting writes
+the held orders first and runs in a savepoint of its own. A posting that fails for good is undone
+alone (its savepoint, or its held rows never held); anything that loses the transaction (a lost
+connection, a deadlock, a lock not granted) ends the batch with ErpUnavailable, and the caller
+records none of it. Held orders the database refuses end it with BatchRefused: the caller runs the
+batch again one posting at a time (batch(one_by_one=True)), a savepoint each. Postings in a batch
+are not retried one by one: the batch is.
 
 Reconsidering a held document (reconsider=True, and every posting of a rehearsal) first deletes
 its HOLD records in the same transaction, locking them before anything else (a sales order
@@ -62,7 +66,8 @@ from adapters.erp.purchasing import (
     withdraw_held_asn,
     withdraw_held_invoice,
 )
-from adapters.erp.rows import close_held, insert_many, join_codes, next_number, split_codes, withdraw_held
+from adapters.erp.order_writes import DirectOrderWrites, HeldOrderWrites
+from adapters.erp.rows import close_held, join_codes, split_codes, withdraw_held
 from adapters.erp.schema import (
     allocations,
     ap_invoices,
@@ -71,7 +76,6 @@ from adapters.erp.schema import (
     customer_items,
     customers,
     inbound_asns,
-    inventory,
     items,
     sales_order_lines,
     sales_orders,
@@ -100,7 +104,7 @@ from hub.erp import (
     Warehouse,
 )
 from hub.db import sqlite_one_writer, writer
-from hub.errors import ErpUnavailable, HubError, PermanentError, TransientError
+from hub.errors import BatchRefused, ErpUnavailable, HubError, PermanentError, TransientError
 from hub.failpoints import failpoint
 
 ATTEMPTS = 6
@@ -142,11 +146,14 @@ _CANCELLED_AS = ((sales_orders, "order_id", "CANCELLED"), (inbound_asns, "asn_nu
                  (ap_invoices, "invoice_number", "REJECTED"))
 _POSTED_ORDER = select(_so.order_id, _so.status, _so.hold_codes).where(_so.source_document == bindparam("source"))
 class _SharedTransaction:
-    """The one write transaction of a batch of postings, begun at its first use."""
+    """The one write transaction of a batch of postings, begun at its first use; the orders it
+    holds to write together (`held`, None when the batch writes each posting as it is made)."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, one_by_one: bool):
         self._engine = engine
+        self._one_by_one = one_by_one
         self._conn: Connection | None = None
+        self.held: HeldOrderWrites | None = None
         self.posted = False  # whether a posting ran in it (committing a batch of reads only is no posting)
         # customer -> open order total as of now in the transaction: read once, then raised by
         # each order the batch books (a ship confirmation, which invoices orders, forgets them all)
@@ -156,7 +163,25 @@ class _SharedTransaction:
         if self._conn is None:
             self._conn = self._engine.connect()
             self._conn.begin()
+            self.held = None if self._one_by_one else HeldOrderWrites(self._conn)
         return self._conn
+
+    def write_held(self) -> None:
+        """Write the orders held so far (before anything else reads or writes what they change)."""
+        if self.held is None:
+            return
+        try:
+            self.held.flush()
+        except sa_exc.SQLAlchemyError as exc:
+            if _is_transient(exc):
+                raise _batch_lost(exc) from exc
+            raise BatchRefused(f"the ERP refused the batch's orders: {_translate(exc)}") from exc
+        except TransientError as exc:
+            raise _batch_lost(exc) from exc
+
+    @property
+    def holds_writes(self) -> bool:
+        return not self._one_by_one
 
     def intact(self) -> bool:
         """Whether everything posted so far can still be committed."""
@@ -165,6 +190,7 @@ class _SharedTransaction:
 
     def commit(self) -> None:
         if self._conn is not None:
+            self.write_held()
             self._conn.commit()
             self._conn.close()
             if self.posted:
@@ -212,15 +238,23 @@ class ReferenceErp:
     def open_order_total(self, customer_id: str) -> Decimal:
         known = self._shared.open_orders if self._shared is not None else {}
         if customer_id not in known:
-            with self._reading() as conn:
-                known[customer_id] = Decimal(conn.scalar(_OPEN_ORDER_TOTAL, {"customer_id": customer_id}))
+            with self._reading(write_held=False) as conn:
+                total = Decimal(conn.scalar(_OPEN_ORDER_TOTAL, {"customer_id": customer_id}))
+                known[customer_id] = total + (self._held.open_total(customer_id) if self._held else 0)
         return known[customer_id]
 
     def customer_po_exists(self, customer_id: str, customer_po: str, except_source: str) -> bool:
         """True when another document already gave this customer PO (cancelled orders do not count)."""
         params = {"customer_id": customer_id, "customer_po": customer_po, "except_source": except_source}
-        with self._reading() as conn:
+        with self._reading(write_held=False) as conn:
+            if self._held is not None:  # checked against the ERP when the held orders are written
+                return self._held.customer_po_given(customer_id, customer_po, except_source)
             return conn.execute(_CUSTOMER_PO, params).first() is not None
+
+    @property
+    def _held(self) -> HeldOrderWrites | None:
+        """The orders the batch holds to write (once its transaction has begun)."""
+        return self._shared.held if self._shared is not None else None
 
     def find_posted(self, source_document: str) -> str | None:
         """The order id, shipment id, invoice or ASN number the document was posted as."""
@@ -243,12 +277,14 @@ class ReferenceErp:
         if draft.status not in ("BOOKED", "HOLD"):
             raise PermanentError(f"{draft.source_document}: cannot post an order as {draft.status!r}")
         source = draft.source_document
+        held = self._shared is not None and self._shared.holds_writes and not reconsider
 
         def post(conn: Connection, withdrawn: list[str]) -> PostingResult:
-            return _post_order(conn, draft, allocate, withdrawn[0] if withdrawn else None)
+            writes = self._held if held else DirectOrderWrites(conn)
+            return _post_order(writes, draft, allocate, withdrawn[0] if withdrawn else None)
 
         posted = self._posting(post, partial(_posted_order, source_document=source),
-                               partial(_withdraw_held_order, source_document=source), reconsider, on_attempt)
+                               partial(_withdraw_held_order, source_document=source), reconsider, on_attempt, held)
         if self._shared is not None and posted.created and posted.status in OPEN_ORDER_STATUSES and draft.customer_id in self._shared.open_orders:
             self._shared.open_orders[draft.customer_id] += draft.total
         return posted
@@ -296,11 +332,12 @@ class ReferenceErp:
         return ReferenceBooks(self._engine)
 
     @contextmanager
-    def batch(self) -> Iterator[ReferenceErp]:
+    def batch(self, one_by_one: bool = False) -> Iterator[ReferenceErp]:
         """This ERP with the postings and reads of the block in one transaction, committed when the
         block ends well (see the module's docstring). Raises ErpUnavailable when the transaction
-        is lost, at any posting or read in the block or at its commit."""
-        shared = _SharedTransaction(self._writer)
+        is lost, at any posting or read in the block or at its commit; BatchRefused when the orders
+        it held are refused (`one_by_one` writes each posting as it is made)."""
+        shared = _SharedTransaction(self._writer, one_by_one)
         try:
             yield ReferenceErp(self._engine, shared=shared)
             shared.commit()
@@ -319,18 +356,19 @@ class ReferenceErp:
     # --- the posting transaction ---------------------------------------------------------------
 
     def _posting(self, post: Callable[[Connection, list[str]], Any], replay: Callable[[Connection], Any],
-                 withdraw: Callable[[Connection], list[str]] | None, reconsider: bool, on_attempt) -> Any:
+                 withdraw: Callable[[Connection], list[str]] | None, reconsider: bool, on_attempt, held: bool = False) -> Any:
         """Run `post` in one write transaction, unless `replay` finds the document posted already;
         when reconsidering, `withdraw` first deletes its held records and `post` gets their references.
+        `held`: `post` holds its writes in the batch (HeldOrderWrites) and needs no savepoint.
 
         Transient failures are retried with bounded exponential backoff (not in a rehearsal); every
         attempt is reported to `on_attempt` whatever happens; SQLAlchemy errors leave as hub errors."""
         if not (reconsider or self._rehearsal):
             withdraw = None
         report = on_attempt or (lambda attempt: None)
-        run = partial(self._post_or_replay, post, replay, withdraw)
+        run = partial(self._post_or_replay, post, replay, withdraw, held)
         if self._shared is not None:
-            return self._in_batch(run, report)
+            return self._in_batch(run, report, held)
         retrying = Retrying(
             retry=retry_if_exception_type(TransientError),
             stop=stop_after_attempt(1 if self._rehearsal else ATTEMPTS),
@@ -342,13 +380,14 @@ class ReferenceErp:
                 result = self._attempt(run, attempt.retry_state.attempt_number, report)
         return result
 
-    def _in_batch(self, run: Callable[[], tuple[Any, str]], report) -> Any:
+    def _in_batch(self, run: Callable[[], tuple[Any, str]], report, held: bool) -> Any:
         """One attempt in the batch's transaction: a permanent failure that left the transaction
-        intact is the document's alone; anything else ends the batch."""
+        intact is the document's alone; anything else ends the batch. A database error in a
+        posting that holds its writes (no savepoint of its own to roll back to) ends it too."""
         try:
             return self._attempt(run, 1, report)
         except PermanentError as error:
-            if self._shared.intact():
+            if self._shared.intact() and not (held and isinstance(error.__cause__, sa_exc.SQLAlchemyError)):
                 raise
             raise _batch_lost(error) from error
         except TransientError as error:
@@ -368,12 +407,16 @@ class ReferenceErp:
         report(PostingAttempt(number, outcome, None, _ms_since(started), result.rows))
         return result
 
-    def _post_or_replay(self, post, replay, withdraw) -> tuple[Any, str]:
-        """The result and the attempt's outcome: posted, replayed (posted before) or not-posted."""
+    def _post_or_replay(self, post, replay, withdraw, held: bool) -> tuple[Any, str]:
+        """The result and the attempt's outcome: posted, replayed (posted before) or not-posted.
+        A `held` posting skips the replay check: its document's unique source_document refuses
+        it when the held orders are written (BatchRefused), and the batch runs again one posting
+        at a time, checked (a document is posted before only when a run stopped after the ERP
+        committed: a crash, a lost claim)."""
         try:
-            with self._transaction() as conn:
+            with self._transaction(held) as conn:
                 withdrawn = withdraw(conn) if withdraw is not None else []
-                existing = replay(conn)
+                existing = None if held else replay(conn)
                 if existing is not None:
                     return existing, "replayed"
                 result = post(conn, withdrawn)
@@ -387,12 +430,17 @@ class ReferenceErp:
             return existing, "replayed"
 
     @contextmanager
-    def _transaction(self) -> Iterator[Connection]:
+    def _transaction(self, held: bool = False) -> Iterator[Connection]:
         """A write transaction, committed when its block ends well; in a rehearsal always rolled
-        back; in a batch a savepoint of the batch's transaction."""
+        back; in a batch a savepoint of the batch's transaction, after the orders the batch holds
+        are written. A posting whose writes are `held` only reads and locks: it needs no savepoint."""
         if self._shared is not None:
             conn = self._shared.connection()
             self._shared.posted = True
+            if held:
+                yield conn
+                return
+            self._shared.write_held()
             with conn.begin_nested():
                 yield conn
             return
@@ -409,11 +457,15 @@ class ReferenceErp:
                 conn.rollback()
 
     @contextmanager
-    def _reading(self) -> Iterator[Connection]:
-        """A connection to read on: in a batch its transaction (which sees what the batch posted)."""
+    def _reading(self, write_held: bool = True) -> Iterator[Connection]:
+        """A connection to read on: in a batch its transaction (which sees what the batch posted,
+        the orders it holds written first unless the reader counts them itself: not `write_held`)."""
         if self._shared is not None:
             try:
-                yield self._shared.connection()
+                conn = self._shared.connection()
+                if write_held:
+                    self._shared.write_held()
+                yield conn
             except sa_exc.SQLAlchemyError as exc:
                 raise _batch_lost(exc) from exc
             return
@@ -452,11 +504,12 @@ def _withdraw_held_order(conn: Connection, source_document: str) -> list[str]:
     return withdraw_held(conn, sales_orders, (allocations, sales_order_lines), "order_id", source_document)
 
 
-def _post_order(conn: Connection, draft: SalesOrderDraft, allocate: Allocator | None, order_id: str | None) -> PostingResult:
-    """Allocate (a BOOKED draft) and insert the order; as `order_id` (a held order reconsidered) or the next number."""
+def _post_order(writes: DirectOrderWrites | HeldOrderWrites, draft: SalesOrderDraft, allocate: Allocator | None,
+                order_id: str | None) -> PostingResult:
+    """Allocate (a BOOKED draft) and write the order; as `order_id` (a held order reconsidered) or the next number."""
     status, hold_codes, outcome = draft.status, list(draft.hold_codes), None
     if draft.status == "BOOKED" and allocate is not None:
-        availability = _lock_inventory(conn, {line.sku for line in draft.lines})
+        availability = writes.availability({line.sku for line in draft.lines})
         outcome = allocate(availability)
         if outcome.hold_codes:
             status = "HOLD"
@@ -464,33 +517,9 @@ def _post_order(conn: Connection, draft: SalesOrderDraft, allocate: Allocator | 
         else:
             _check_allocation(draft, outcome, availability)
     placed = outcome if outcome is not None and not outcome.hold_codes else AllocationOutcome()
-    order_id = order_id or next_number(conn, "sales_order")
-    rows = _insert_order(conn, order_id, draft, status, hold_codes, placed)
-    rows += _take_inventory(conn, draft, placed)
+    order_id = order_id or writes.number()
+    rows = writes.write(*_order_rows(order_id, draft, status, hold_codes, placed))
     return PostingResult(order_id, True, status, hold_codes, outcome, rows)
-
-
-# Built once: a posting runs these for every order, and building a statement costs more than running it.
-_LOCK_INVENTORY = (
-    select(inventory.c.warehouse, inventory.c.sku, inventory.c.on_hand - inventory.c.allocated)
-    .where(inventory.c.sku.in_(bindparam("skus", expanding=True)))
-    .order_by(inventory.c.warehouse, inventory.c.sku)
-    .with_for_update()  # PostgreSQL row locks, taken in this order; SQLite holds the write lock already
-)
-_TAKE_INVENTORY = (
-    inventory.update()
-    .where(
-        inventory.c.warehouse == bindparam("w"),
-        inventory.c.sku == bindparam("s"),
-        inventory.c.on_hand - inventory.c.allocated >= bindparam("q"),
-    )
-    .values(allocated=inventory.c.allocated + bindparam("q"))
-)
-
-
-def _lock_inventory(conn: Connection, skus: set[str]) -> Availability:
-    rows = conn.execute(_LOCK_INVENTORY, {"skus": sorted(skus)})
-    return {(warehouse, sku): available for warehouse, sku, available in rows}
 
 
 def _check_allocation(draft: SalesOrderDraft, outcome: AllocationOutcome, availability: Availability) -> None:
@@ -512,26 +541,11 @@ def _check_allocation(draft: SalesOrderDraft, outcome: AllocationOutcome, availa
         )
 
 
-def _insert_order(
-    conn: Connection,
-    order_id: str,
-    draft: SalesOrderDraft,
-    status: str,
-    hold_codes: list[str],
-    placed: AllocationOutcome,
-) -> int:
-    conn.execute(
-        sales_orders.insert().values(
-            order_id=order_id,
-            customer_id=draft.customer_id,
-            customer_po=draft.customer_po,
-            order_date=draft.order_date,
-            status=status,
-            hold_codes=join_codes(hold_codes),
-            total=draft.total,
-            source_document=draft.source_document,
-        )
-    )
+def _order_rows(order_id: str, draft: SalesOrderDraft, status: str, hold_codes: list[str],
+                placed: AllocationOutcome) -> tuple[dict[str, Any], list[dict], list[dict], dict[tuple[str, str], int]]:
+    """The order's row, its lines' and allocations' rows, and the stock it takes ((warehouse, sku) -> base units)."""
+    order = {"order_id": order_id, "customer_id": draft.customer_id, "customer_po": draft.customer_po, "order_date": draft.order_date,
+             "status": status, "hold_codes": join_codes(hold_codes), "total": draft.total, "source_document": draft.source_document}
     per_line_warehouse: dict[tuple[int, str], int] = defaultdict(int)
     for a in placed.allocations:
         if a.qty:
@@ -558,19 +572,11 @@ def _insert_order(
         {"order_id": order_id, "line_no": line_no, "warehouse": warehouse, "qty": qty}
         for (line_no, warehouse), qty in sorted(per_line_warehouse.items())
     ]
-    return 1 + insert_many(conn, sales_order_lines, line_rows) + insert_many(conn, allocations, allocation_rows)
-
-
-def _take_inventory(conn: Connection, draft: SalesOrderDraft, placed: AllocationOutcome) -> int:
-    """Raise inventory.allocated; the WHERE refuses to go past on_hand even if our lock failed us."""
     sku_of = {line.line_no: line.sku for line in draft.lines}
-    wanted: dict[tuple[str, str], int] = defaultdict(int)
+    taken: dict[tuple[str, str], int] = defaultdict(int)
     for a in placed.allocations:
-        wanted[(a.warehouse, sku_of[a.line_no])] += a.qty
-    params = [{"w": w, "s": sku, "q": qty} for (w, sku), qty in sorted(wanted.items()) if qty]
-    if params and conn.execute(_TAKE_INVENTORY, params).rowcount != len(params):
-        raise TransientError(f"{draft.source_document}: inventory changed while allocating")
-    return len(params)
+        taken[(a.warehouse, sku_of[a.line_no])] += a.qty
+    return order, line_rows, allocation_rows, dict(taken)
 
 
 # --- helpers -----------------------------------------------------------------------------------

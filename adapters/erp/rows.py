@@ -16,12 +16,22 @@ _TAKE_NUMBER = (
 )
 
 
-def next_number(conn: Connection, sequence: str) -> str:
-    """The next ERP number of `sequence` (NUMBERING), under the sequence row's lock."""
+def take_number(conn: Connection, sequence: str) -> int:
+    """The next value of `sequence`, taken under the sequence row's lock (held to the transaction's end)."""
     taken = conn.scalar(_TAKE_NUMBER, {"sequence": sequence})
     if taken is None:
         raise PermanentError(f"the reference ERP has no {sequence} sequence (run create_schema)")
-    return NUMBERING[sequence].format(taken)
+    return taken
+
+
+def next_number(conn: Connection, sequence: str) -> str:
+    """The next ERP number of `sequence` (NUMBERING), under the sequence row's lock."""
+    return NUMBERING[sequence].format(take_number(conn, sequence))
+
+
+def set_next_number(conn: Connection, sequence: str, value: int) -> None:
+    """Where `sequence` goes on, after numbers taken past `take_number` while holding its row."""
+    conn.execute(erp_sequences.update().where(erp_sequences.c.name == sequence).values(next_value=value))
 
 
 def insert_many(conn: Connection, table: Table, rows: list[dict]) -> int:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Column,
     Date,
     ForeignKey,
+    Index,
     ForeignKeyConstraint,
     Integer,
     MetaData,
@@ -163,6 +164,8 @@ sales_orders = Table(
     Column("hold_codes", Text, nullable=False, default=""),  # comma-separated, "" = none
     Column("total", Money, nullable=False),
     _source_document(),
+    Index("ix_sales_orders_customer_po", "customer_po", "customer_id"),  # a PO given before
+    Index("ix_sales_orders_customer", "customer_id", "status"),  # a customer's open orders
 )
 
 sales_order_lines = Table(
@@ -227,6 +230,7 @@ ar_invoices = Table(
     Column("shipment_id", ForeignKey("shipments.shipment_id")),  # what it bills
     Column("source_document", String(200)),
     UniqueConstraint("source_document", "order_id", name="uq_ar_invoices_source"),
+    Index("ix_ar_invoices_order", "order_id"),  # what an open order has invoiced so far
 )
 
 ar_invoice_lines = Table(

@@ -23,8 +23,11 @@ from hub.errors import ConfigurationError, Location
 
 
 def create_schema(engine: Engine) -> None:
-    """Create the tables and the number sequences that are missing (idempotent)."""
+    """Create the tables, indexes and number sequences that are missing (idempotent)."""
     metadata.create_all(engine)
+    for table in metadata.sorted_tables:  # create_all adds indexes only with a new table
+        for index in table.indexes:
+            index.create(engine, checkfirst=True)
     with engine.begin() as conn:
         present = set(conn.scalars(select(erp_sequences.c.name)))
         for name in NUMBERING.keys() - present:

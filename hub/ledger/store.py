@@ -28,7 +28,13 @@ _NEXT_CONTROL_NUMBER = (
     .values(last_value=_counter.last_value + 1)
     .returning(_counter.last_value)
 )
-_INSERT_DOCUMENT = insert(t.documents).returning(t.documents.c.id)
+_SET_CONTROL_NUMBER = (
+    update(t.control_numbers)
+    .where(_counter.partner_id == bindparam("p"), _counter.kind == bindparam("k"))
+    .values(last_value=bindparam("v"))
+)
+_INSERT_DOCUMENTS = insert(t.documents).returning(t.documents.c.id, sort_by_parameter_order=True)
+_UPDATE_DOCUMENTS = update(t.documents).where(t.documents.c.id == bindparam("_document_id"))  # SET: the columns given
 _i, _d, _o = t.interchanges.c, t.documents.c, t.outbox.c
 _ACKNOWLEDGE = (update(t.outbox).where(_o.id == bindparam("outbox_id"))
                 .values(ack_status=bindparam("outcome"), acknowledged_at=bindparam("at"), ack_document_id=bindparam("acknowledgment")))
@@ -51,6 +57,14 @@ class AlreadyClaimed(Exception):
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def _by_columns(rows: list[dict[str, Any]]) -> dict[tuple[str, ...], list[int]]:
+    """Positions of `rows` by the columns each gives: one executemany may only carry rows alike."""
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for n, row in enumerate(rows):
+        groups.setdefault(tuple(sorted(row)), []).append(n)
+    return groups
 
 
 class Ledger:
@@ -193,9 +207,15 @@ class Ledger:
         return {row.position: row for row in rows}
 
     @staticmethod
-    def add_document(conn: Connection, **values: Any) -> int:
+    def add_documents(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
+        """Insert documents, one statement per set of columns given; their ids, in the order of `rows`."""
         stamp = now()
-        return conn.execute(_INSERT_DOCUMENT, {"created_at": stamp, "updated_at": stamp, **values}).scalar_one()
+        ids: list[int] = [0] * len(rows)
+        for positions in _by_columns(rows).values():
+            inserted = conn.execute(_INSERT_DOCUMENTS, [{"created_at": stamp, "updated_at": stamp, **rows[n]} for n in positions])
+            for n, document_id in zip(positions, inserted.scalars()):
+                ids[n] = document_id
+        return ids
 
     @staticmethod
     def lock_document(conn: Connection, document_id: int) -> Any:
@@ -203,8 +223,12 @@ class Ledger:
         return conn.execute(select(t.documents).where(t.documents.c.id == document_id).with_for_update()).first()
 
     @staticmethod
-    def update_document(conn: Connection, document_id: int, **values: Any) -> None:
-        conn.execute(update(t.documents).where(t.documents.c.id == document_id).values(updated_at=now(), **values))
+    def update_documents(conn: Connection, changes: list[tuple[int, dict[str, Any]]]) -> None:
+        """Set columns of documents: (id, values) each, one statement per set of columns changed."""
+        stamp = now()
+        values = [values for _, values in changes]
+        for positions in _by_columns(values).values():
+            conn.execute(_UPDATE_DOCUMENTS, [{"_document_id": changes[n][0], "updated_at": stamp, **changes[n][1]} for n in positions])
 
     @staticmethod
     def settle_exceptions(conn: Connection, document_id: int, holds: dict[str, str], resolution: str, action: str, by: str) -> set[str]:
@@ -271,6 +295,12 @@ class Ledger:
         return value
 
     @staticmethod
+    def set_control_numbers(conn: Connection, last_values: dict[tuple[str, str], int]) -> None:
+        """Write back counters (partner id, kind) -> last value given, their rows locked by this transaction."""
+        if last_values:
+            conn.execute(_SET_CONTROL_NUMBER, [{"p": p, "k": k, "v": v} for (p, k), v in last_values.items()])
+
+    @staticmethod
     def add_outbox(conn: Connection, rows: list[dict[str, Any]]) -> None:
         """Outbound files, pending until they are put where the partner picks them up; each row may
         carry its own `created_at`."""
@@ -318,25 +348,35 @@ class Ledger:
     def claim_outbox(self, outbox_id: int, owner: str, seconds: float) -> bool:
         """Take a pending file for one delivery attempt (and the wait after it) unless another
         process holds it: two workers never hand the same file over at once."""
+        return outbox_id in self.claim_outboxes([outbox_id], owner, seconds)
+
+    def claim_outboxes(self, outbox_ids: list[int], owner: str, seconds: float) -> set[int]:
+        """`claim_outbox` for many files in one statement; the ids taken."""
         o, at = t.outbox.c, now()
         free = or_(o.lease_until.is_(None), o.lease_until < at, o.lease_owner == owner)
         with self.writer.begin() as conn:
-            taken = conn.execute(update(t.outbox).where(o.id == outbox_id, o.status == "pending", free)
-                                 .values(lease_owner=owner, lease_until=at + timedelta(seconds=seconds)))
-        return taken.rowcount == 1
+            return set(conn.execute(update(t.outbox).where(o.id.in_(outbox_ids), o.status == "pending", free)
+                                    .values(lease_owner=owner, lease_until=at + timedelta(seconds=seconds)).returning(o.id)).scalars())
 
-    def record_delivery_attempt(self, outbox_id: int, attempt: int, method: str, outcome: str, status_code: int | None = None,
-                                error: str | None = None, duration_ms: float = 0.0) -> None:
-        """One attempt at delivering a file, and where it leaves the file (OUTBOX_STATUS_AFTER)."""
+    def record_delivery_attempts(self, attempts: list[dict[str, Any]]) -> None:
+        """Attempts at delivering files (outbox_id, attempt, method, outcome, status_code, error,
+        duration_ms), each with where it leaves its file (OUTBOX_STATUS_AFTER), in one transaction."""
+        if not attempts:
+            return
         stamp = now()
-        values: dict[str, Any] = {"status": self.OUTBOX_STATUS_AFTER[outcome], "attempts": attempt, "last_error": error}
-        if outcome == "delivered":
-            values["delivered_at"] = stamp
+        leaves: dict[bool, list[dict[str, Any]]] = {True: [], False: []}  # delivered or not: what the outbox row gets
+        for a in attempts:
+            leaves[a["outcome"] == "delivered"].append({"outbox_id": a["outbox_id"], "status": self.OUTBOX_STATUS_AFTER[a["outcome"]],
+                                                        "attempts": a["attempt"], "last_error": a["error"]})
+        o = t.outbox.c
+        # only a file still pending: a partner may take a pickup file the moment it is placed
+        leave = (update(t.outbox).where(o.id == bindparam("outbox_id"), o.status == "pending")
+                 .values(status=bindparam("status"), attempts=bindparam("attempts"), last_error=bindparam("last_error")))
         with self.writer.begin() as conn:
-            conn.execute(insert(t.delivery_attempts).values(outbox_id=outbox_id, attempt=attempt, method=method, outcome=outcome,
-                                                            status_code=status_code, error=error, duration_ms=duration_ms, at=stamp))
-            # only a file still pending: a partner may take a pickup file the moment it is placed
-            conn.execute(update(t.outbox).where(t.outbox.c.id == outbox_id, t.outbox.c.status == "pending").values(**values))
+            conn.execute(insert(t.delivery_attempts), [{**a, "at": stamp} for a in attempts])
+            for delivered, rows in leaves.items():
+                if rows:
+                    conn.execute(leave.values(delivered_at=stamp) if delivered else leave, rows)
 
     def reopen_outbox(self, outbox_ids: list[int], audit: Callable[[Connection, list[int]], None] | None = None) -> list[int]:
         """Send files again: pending, with a new round of attempts (earlier attempts stay on record).
