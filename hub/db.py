@@ -20,11 +20,7 @@ def make_engine(url: str, pool_size: int = 5) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
         sqlite_one_writer(engine)
         return engine
-    engine = create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
-    # An INSERT of many rows as one statement of many VALUES (1,000 rows a page) even without
-    # RETURNING, as SQLAlchemy does for psycopg2; for psycopg 3 it would send one INSERT per row.
-    engine.dialect.use_insertmanyvalues_wo_returning = True
-    return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
 
 
 def writer(engine: Engine) -> Engine:

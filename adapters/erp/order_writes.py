@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
 
-from adapters.erp.rows import insert_many, next_number, set_next_number, take_number
+from adapters.erp.rows import copy_many, insert_many, next_number, set_next_number, take_number
 from adapters.erp.schema import NUMBERING, allocations, inventory, sales_order_lines, sales_orders
 from hub.erp import OPEN_ORDER_STATUSES, Availability
 from hub.errors import BatchRefused, TransientError
@@ -138,9 +138,8 @@ class HeldOrderWrites:
         """Write what is held, and forget what was read: what runs next in the batch may change it."""
         self._check_pos_asked()
         if self._orders:
-            self._conn.execute(sales_orders.insert(), self._orders)
-            insert_many(self._conn, sales_order_lines, self._lines)
-            insert_many(self._conn, allocations, self._placed)
+            for table, rows in ((sales_orders, self._orders), (sales_order_lines, self._lines), (allocations, self._placed)):
+                copy_many(self._conn, table, rows)
             _take_inventory(self._conn, self._taken, f"the batch's {len(self._orders)} orders")
         if self._next_number is not None:
             set_next_number(self._conn, "sales_order", self._next_number)
