@@ -208,18 +208,18 @@ class Dispatcher:
     def place_pickups(self) -> list[DeliveryResult]:
         """Put the pending files of partners whose channel is local (pickup) in place: one attempt
         each, inline and without waiting (for `hub ingest`). A file that could not be placed stays
-        pending for `run` or `drain`; pushes are left to them too. The files are claimed together
-        and their attempts recorded together."""
+        pending for `run` or `drain`; pushes are left to them too."""
         rows = self.ledger.pending_outbox()
         if not rows:
             return []
         directory = self.ledger.partner_directory()
-        pickups = []
-        for row in rows:
-            partner = directory.get(row.partner_id)
-            channel = self._channel(partner)
-            if isinstance(channel, LocalChannel):
-                pickups.append((row, partner, channel))
+        return self._place([(row, directory.get(row.partner_id)) for row in rows])
+
+    def _place(self, files: list[tuple[Any, Partner | None]]) -> list[DeliveryResult]:
+        """One attempt at each of `files` (outbox row, partner) whose channel is local, in order;
+        the files are claimed together and their attempts recorded together. Files another
+        process holds are left to it."""
+        pickups = [(row, partner, channel) for row, partner in files if isinstance(channel := self._channel(partner), LocalChannel)]
         if not pickups:
             return []
         taken = self.ledger.claim_outboxes([row.id for row, _, _ in pickups], self.owner, self.lease_seconds)
@@ -276,10 +276,18 @@ class Dispatcher:
 
     async def _deliver_partner(self, partner_id: str) -> list[DeliveryResult]:
         """The partner's pending files in order, one at a time, each until it is settled; it stops
-        where another process holds a file (that process goes on with the partner's files)."""
-        results = []
+        where another process holds a file (that process goes on with the partner's files). Files
+        placed locally (pickup) go together, one attempt each, until one of them fails."""
+        results, together = [], True
         while rows := await asyncio.to_thread(self.ledger.pending_outbox, partner_id):
             partner = await asyncio.to_thread(lambda: self.ledger.partner_directory().get(partner_id))
+            if together and isinstance(self._channel(partner), LocalChannel):
+                placed = await asyncio.to_thread(self._place, [(row, partner) for row in rows])
+                results += placed
+                if len(placed) < len(rows):  # another process holds some of them
+                    return results
+                together = all(result.status != "pending" for result in placed)  # else what failed is tried again with waits between
+                continue
             for row in rows:
                 result = await self._deliver(row, partner)
                 if result is None:

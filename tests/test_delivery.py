@@ -272,6 +272,30 @@ def test_pickup_files_wait_in_the_partners_folder_and_the_cli_lists_shows_and_re
     assert (nothing.returncode, nothing.stdout.strip()) == (0, "nothing to deliver: no file is pending")
 
 
+def test_pickup_files_the_service_finds_pending_are_placed_together_and_one_that_cannot_be_placed_is_retried_until_dead(hub, settings):
+    folder = settings.outbox_dir / "P-SUMMIT"
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    folder.write_text("in the way")  # the partner's folder cannot be made: `hub ingest` cannot place the files
+    hub.ingest_file(SUMMIT_850)
+    assert [(row.status, row.attempts) for row in outbox(hub, "P-SUMMIT")] == [("pending", 1), ("pending", 1)]
+    with hub.ledger.writer.begin() as conn:  # the leases of `hub ingest`'s attempts ran out
+        conn.execute(text("UPDATE outbox SET lease_until = NULL"))
+
+    asyncio.run(dispatcher(hub, settings).drain())  # still in the way: each file is tried until it is dead
+    dead = outbox(hub, "P-SUMMIT")
+    assert [(row.status, row.attempts) for row in dead] == [("dead", QUICK["delivery_attempts"])] * 2
+    assert "could not put" in dead[0].last_error
+    assert [a[2] for a in attempts(hub, dead[0].id)] == ["failed"] * (QUICK["delivery_attempts"] - 1) + ["dead"]
+
+    folder.unlink()
+    hub.ledger.reopen_outbox([row.id for row in dead])
+    asyncio.run(dispatcher(hub, settings).drain())
+    placed = outbox(hub, "P-SUMMIT")
+    assert [(row.status, row.attempts) for row in placed] == [("ready", 1), ("ready", 1)]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(row.filename for row in placed)
+    assert all((folder / row.filename).read_bytes() == content(hub, row.id) for row in placed)
+
+
 def test_hub_outbox_deliver_pushes_dead_letters_and_redelivers(hub, settings, receivers):
     receiver = receivers(503)
     push_to(hub, settings, "P-SUMMIT", receiver.url, attempts=2)

@@ -166,7 +166,7 @@ class RuleEngine:
         self._lock = threading.Lock()
         self._sessions = itertools.count(1)
         self._fired: list[tuple[str, dict]] = []
-        self._memo: dict[tuple[str, str], list[tuple[str, Action]]] = {}
+        self._memo: dict[tuple, list[tuple[str, Action]]] = {}
         self._active: dict[str, Ruleset] = {}
         self._host = _QuietHost(self._action_for)
         for ruleset in rulesets:
@@ -227,19 +227,25 @@ class RuleEngine:
         return decisions
 
     @staticmethod
-    def _memo_key(ruleset: Ruleset, fact: dict[str, Any]) -> tuple[str, str]:
+    def _memo_key(ruleset: Ruleset, fact: dict[str, Any]) -> tuple:
+        """The fact without its id, as a hashable key. A value's type is part of it: durable-rules
+        tells True from 1, which Python's == does not."""
         if len(fact) > MAX_FACT_PROPERTIES:
             raise ConfigurationError(f"a fact for {ruleset.key} has {len(fact)} properties; at most {MAX_FACT_PROPERTIES}")
-        content = {k: v for k, v in fact.items() if k != "id"}
-        return ruleset.key, json.dumps(content, sort_keys=True, default=str)
+        try:
+            content = tuple(sorted((k, v.__class__.__name__, v) for k, v in fact.items() if k != "id"))
+            hash(content)
+        except TypeError:  # a list or a dict among the values
+            content = json.dumps({k: v for k, v in fact.items() if k != "id"}, sort_keys=True, default=str)
+        return ruleset.key, content
 
-    def _evaluate_uncached(self, ruleset: Ruleset, facts_by_key: dict[tuple[str, str], dict]) -> None:
+    def _evaluate_uncached(self, ruleset: Ruleset, facts_by_key: dict[tuple, dict]) -> None:
         with self._lock:
             sid = f"e{next(self._sessions)}"
             batch = []
-            for index, key in enumerate(facts_by_key):
-                fact = json.loads(key[1])
-                batch.append({**fact, "id": f"f{index}", "sid": sid})
+            for index, fact in enumerate(facts_by_key.values()):
+                as_json = json.loads(json.dumps(fact, default=str))  # what durable-rules can hold: Decimal as text
+                batch.append({**as_json, "id": f"f{index}", "sid": sid})
             self._fired.clear()
             try:
                 self._host.assert_facts(ruleset.key, batch)
