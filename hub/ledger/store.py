@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Text, and_, bindparam, cast, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hub.db import writer
@@ -71,6 +71,7 @@ class Ledger:
     def __init__(self, engine: Engine):
         self.engine = engine
         self.writer = writer(engine)  # for transactions that write (IMMEDIATE on SQLite)
+        self._parsed: dict[str, Partner | OurIdentity] = {}  # partner_directory's: stored text -> what it says
 
     # -- partners -----------------------------------------------------------------------------
 
@@ -117,12 +118,17 @@ class Ledger:
         return None if config is None else Partner.model_validate(config)
 
     def partner_directory(self) -> PartnerDirectory:
+        """The partners as stored now. Each is read from its stored text and validated once per
+        text (`_parsed`): a worker looks the directory up for every file it takes."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(t.partners.c.config).order_by(t.partners.c.id)).scalars().all()
-            us = conn.execute(select(t.settings.c.value).where(t.settings.c.key == "self")).scalar()
+            rows = conn.execute(select(cast(t.partners.c.config, Text)).order_by(t.partners.c.id)).scalars().all()
+            us = conn.execute(select(cast(t.settings.c.value, Text)).where(t.settings.c.key == "self")).scalar()
         if us is None:
             return PartnerDirectory.model_validate({"self": {"name": "", "isa": {"qualifier": "", "id": ""}, "gs": ""}, "partners": []})
-        return PartnerDirectory(**{"self": OurIdentity.model_validate(us), "partners": [Partner.model_validate(r) for r in rows]})
+        parsed = {text: self._parsed.get(text) or Partner.model_validate_json(text) for text in rows}
+        parsed[us] = self._parsed.get(us) or OurIdentity.model_validate_json(us)
+        self._parsed = parsed  # only what is stored now is kept
+        return PartnerDirectory(**{"self": parsed[us], "partners": [parsed[text] for text in rows]})
 
     # -- intake -------------------------------------------------------------------------------
 
