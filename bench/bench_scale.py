@@ -15,12 +15,14 @@ credit raised so every order books. The workers are started and idle before the 
 
 Reports documents per second (from the first receipt to the last posting) and the latency from a
 file's receipt (interchanges.received_at) to its document's posting (documents.updated_at when it
-settled): p50 and p99, medians over --runs.
+settled): p50 and p99, medians over --runs; for the webhook, also the rate at which the API node
+took the posts in (when it is no higher than documents/s, intake is what holds the work back).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import random
 import statistics
@@ -178,11 +180,14 @@ def webhook_run(fleet: Fleet, args) -> list[tuple[float, float]]:
     return fleet.settled(args.posts)
 
 
-def measure(times: list[tuple[float, float]]) -> tuple[float, float, float]:
-    """(documents/s, p50 ms, p99 ms) from (received, posted) pairs."""
+def measure(times: list[tuple[float, float]]) -> tuple[float, float, float, float]:
+    """(documents/s, p50 ms, p99 ms, files received/s) from (received, posted) pairs; the rate at
+    which files came in shows when intake, not the workers, is what holds the work back."""
     first, last = min(r for r, _ in times), max(p for _, p in times)
     latencies = [(p - r) * 1000 for r, p in times]
-    return len(times) / (last - first), percentile(latencies, 0.5), percentile(latencies, 0.99)
+    received = {r for r, _ in times}
+    intake = len(received) / (max(received) - first) if len(received) > 1 else float("nan")
+    return len(times) / (last - first), percentile(latencies, 0.5), percentile(latencies, 0.99), intake
 
 
 def main() -> None:
@@ -210,9 +215,11 @@ def main() -> None:
                             results.append(measure(run(fleet, args)))
                         finally:
                             fleet.stop()
-                rates, p50s, p99s = zip(*results)
+                rates, p50s, p99s, intakes = zip(*results)
+                intake = statistics.median(intakes)
+                received = "" if math.isnan(intake) else f", files received {intake:.0f}/s"
                 print(f"{name:11s} {workers} worker(s): median {statistics.median(rates):6.0f} docs/s, p50 {statistics.median(p50s):7.0f} ms,"
-                      f" p99 {statistics.median(p99s):7.0f} ms  (runs: {', '.join(f'{r:.0f}' for r in rates)} docs/s;"
+                      f" p99 {statistics.median(p99s):7.0f} ms{received}  (runs: {', '.join(f'{r:.0f}' for r in rates)} docs/s;"
                       f" p99 {', '.join(f'{p:.0f}' for p in p99s)} ms)", flush=True)
     finally:
         cluster.stop()

@@ -28,10 +28,9 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -104,6 +103,17 @@ class Conditions:
     reconsider: bool = False  # it was held before: the ERP judges it again rather than replaying
     waived: frozenset[str] = frozenset()
     price_overrides: dict[int, Decimal] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _SplitStep:
+    """What the files split in one step share: the mappings and rules, the partners, the ERP's
+    reference data (read when a document first needs it) and the reports so far."""
+
+    config: ConfigView
+    partners: PartnerDirectory
+    reference: Callable[[], Any]
+    reports: list[DocumentReport] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,11 +199,11 @@ class Hub:
     # -- the work queue ---------------------------------------------------------------------------
 
     def work_next(self, owner: str) -> list[DocumentReport] | None:
-        """Split the oldest received file, else decide the next batch of queued documents, as
-        `owner`; None when there was nothing to claim."""
-        interchange_id = self.queue.claim_file(owner)
-        if interchange_id is not None:
-            return self._split(interchange_id, owner)
+        """Split the oldest received file (with the small files after it), else decide the next
+        batch of queued documents, as `owner`; None when there was nothing to claim."""
+        interchange_ids = self.queue.claim_files(owner, self.settings.worker_batch)
+        if interchange_ids:
+            return self._split(interchange_ids, owner)
         document_ids = self.queue.claim_documents(owner, self.settings.worker_batch)
         if document_ids:
             return self._decide(document_ids, owner)
@@ -207,7 +217,7 @@ class Hub:
             return []
         reports: dict = {}
         try:
-            _latest(reports, self._split(interchange_id, self.owner))
+            _latest(reports, self._split([interchange_id], self.owner))
             while any(r.state == QUEUED for r in reports.values()) and (
                     document_ids := self.queue.claim_documents(self.owner, self.settings.worker_batch)):
                 _latest(reports, [r for r in self._decide(document_ids, self.owner) if r.interchange_id == interchange_id])
@@ -227,29 +237,40 @@ class Hub:
                 report.errors.append(message)
         return reports
 
-    # -- split: one file -----------------------------------------------------------------------------
+    # -- split: received files ---------------------------------------------------------------------
 
-    def _split(self, interchange_id: int, owner: str) -> list[DocumentReport]:
+    def _split(self, interchange_ids: list[int], owner: str) -> list[DocumentReport]:
+        """Split claimed files, oldest first, in one step; files left when the step has run
+        HUB_WORKER_BATCH documents are given back untried."""
         try:
-            return _one_by_one_if_refused(partial(self._split_file, interchange_id, owner))
+            reports, untouched = _one_by_one_if_refused(partial(self._split_files, interchange_ids, owner))
         except ErpUnavailable:
-            self.queue.give_back(owner, interchange_id=interchange_id)
+            self.queue.give_back(owner, interchange_ids=interchange_ids)
             raise
+        if untouched:
+            self.queue.give_back(owner, interchange_ids=untouched)
+        return reports
 
-    def _split_file(self, interchange_id: int, owner: str, one_by_one: bool) -> list[DocumentReport]:
-        with self.ledger.writer.begin() as conn:
-            row = WorkQueue.hold_file(conn, interchange_id, owner)
-            if row is None:  # the claim ran out and someone else has the file
-                return []
-            if row.attempts > self.settings.max_attempts:
-                return self._reject_interchange(conn, row, [Problem("worker-failed", _GAVE_UP.format(n=row.attempts - 1))])
-            return self._process(conn, row, one_by_one)
-
-    def _process(self, conn: Connection, row, one_by_one: bool) -> list[DocumentReport]:
-        interchange_id = row.id
+    def _split_files(self, interchange_ids: list[int], owner: str, one_by_one: bool) -> tuple[list[DocumentReport], list[int]]:
         self.config.refresh()
-        config = self.config.view()
-        partners = self.ledger.partner_directory()
+        with self.ledger.writer.begin() as conn, self.erp.batch(one_by_one) as erp:  # the ERP commits first
+            step = _SplitStep(self.config.view(), self.ledger.partner_directory(), cache(erp.reference_data))
+            counters = _Counters(conn)
+            untouched = list(interchange_ids)
+            while untouched and len(step.reports) < self.settings.worker_batch:
+                row = WorkQueue.hold_file(conn, untouched.pop(0), owner)
+                if row is None:  # the claim ran out and someone else has the file
+                    continue
+                if row.attempts > self.settings.max_attempts:
+                    step.reports += self._reject_interchange(conn, row, [Problem("worker-failed", _GAVE_UP.format(n=row.attempts - 1))])
+                else:
+                    step.reports += self._process(conn, row, erp, step, counters)
+            counters.save()
+        return step.reports, untouched
+
+    def _process(self, conn: Connection, row, erp: ErpGateway, step: _SplitStep, counters: _Counters) -> list[DocumentReport]:
+        interchange_id = row.id
+        config, partners = step.config, step.partners
         hinted = partners.get(row.partner_id) if row.partner_id else None
         ref = None
         try:
@@ -271,27 +292,24 @@ class Hub:
         sender = ":".join(result.sender) if result.sender else None
         Ledger.mark_interchange(conn, interchange_id, "received", partner_id=partner.id, format=result.format, control_number=result.interchange_control, sender=sender)
         batch = LedgerBatch(self.settings)
-        counters = _Counters(conn)
         batch.send(self._acknowledgments(result, partner, partners, counters), interchange_id)
         done = Ledger.settled_positions(conn, interchange_id)
         todo = [parsed for parsed in result.documents if parsed.index not in done]
         decide_now = len(todo) <= self.settings.worker_batch and WorkQueue.nothing_ahead(conn, interchange_id)
+        conditions = Conditions(config, erp, partial(Ledger.files_in_group, conn))
         runs = []
-        with self.erp.batch(one_by_one) if decide_now else nullcontext(self.erp) as erp:
-            conditions = Conditions(config, erp, partial(Ledger.files_in_group, conn))
-            for parsed in todo:
-                if ref is None and not parsed.problems and not result.problems:
-                    ref = erp.reference_data()
-                if decide_now:
-                    step = partial(self._run_document, result=result, partners=partners, ref=ref, counters=counters, conditions=conditions)
-                else:
-                    step = partial(self._map_document, result=result, config=config, ref=ref)
-                runs.append(self._process_document(DocumentRun(row, parsed, partner), step))
-                batch.add(runs[-1])
-                if len(batch.runs) >= BATCH_DOCUMENTS:
-                    batch.flush(conn)
+        for parsed in todo:
+            if ref is None and not parsed.problems and not result.problems:
+                ref = step.reference()
+            if decide_now:
+                run = partial(self._run_document, result=result, partners=partners, ref=ref, counters=counters, conditions=conditions)
+            else:
+                run = partial(self._map_document, result=result, config=config, ref=ref)
+            runs.append(self._process_document(DocumentRun(row, parsed, partner), run))
+            batch.add(runs[-1])
+            if len(batch.runs) >= BATCH_DOCUMENTS:
+                batch.flush(conn)
         batch.flush(conn)
-        counters.save()
         reports = [run.report() for run in runs]
         if result.problems and not result.documents:
             reports += self._file_level_report(row, partner.id, result.problems)

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import text
 
-from hub.ledger.queue import WorkQueue, ready_in_order
+from hub.ledger.queue import SMALL_FILE_BYTES, WorkQueue, ready_in_order
 from tests.conftest import DOCUMENTS, hub_command, rows
 
 ELSEWHERE = "another-machine:4242:abcdef/1"  # a worker on another host: only its lease can free its claims
@@ -39,11 +39,11 @@ def test_a_dead_workers_claim_returns_when_its_lease_runs_out(hub):
     assert queue.claim_file("here:1:a/1", first) is None  # held
     assert queue.release_orphans() == []  # another machine's claims wait for their lease
     assert queue.claim_file("here:1:a/1") == second  # the next file meanwhile
-    [queued] = hub._split(second, "here:1:a/1")
+    [queued] = hub._split([second], "here:1:a/1")
     assert queued.state == "mapped"  # not decided yet: the earlier file may hold orders ahead of it
     time.sleep(1.2)
     assert queue.claim_file("here:1:a/1") == first  # run out: taken over
-    [report] = hub._split(first, "here:1:a/1")
+    [report] = hub._split([first], "here:1:a/1")
     assert report.state == "held"  # a small file with nothing ahead of it is decided as it is split
 
     [document_id] = queue.claim_documents(ELSEWHERE, 10)
@@ -66,11 +66,11 @@ def test_a_later_order_of_the_same_customer_waits_for_the_earlier_one(hub):
     assert queue.claim_documents("w:1:a/1", 10) == []  # nothing split yet
     for worker, file_id in (("w:1:a/2", second), ("w:1:a/1", first)):
         assert queue.claim_file(worker, file_id) == file_id
-        [report] = hub._split(file_id, worker)
+        [report] = hub._split([file_id], worker)
         assert report.state == "mapped"  # an earlier file is still to be split
     assert queue.claim_documents("w:1:a/2", 10) == []  # an earlier file is not split: its documents and lanes are not known
     assert queue.claim_file("w:1:a/3") == ahead
-    [report] = hub._split(ahead, "w:1:a/3")
+    [report] = hub._split([ahead], "w:1:a/3")
     assert report.state == "held"  # nothing ahead of it: decided as it was split
     with hub.ledger.engine.connect() as conn:
         documents = {r["interchange_id"]: r for r in rows(conn, "SELECT id, interchange_id, lanes FROM documents")}
@@ -80,6 +80,55 @@ def test_a_later_order_of_the_same_customer_waits_for_the_earlier_one(hub):
     assert queue.claim_documents("w:1:a/2", 10) == []  # Summit's next order waits for its first
     hub._decide([documents[first]["id"]], "w:1:a/1")
     assert queue.claim_documents("w:1:a/2", 10) == [documents[second]["id"]]
+
+
+def test_small_files_are_claimed_together_and_split_in_one_step_as_they_would_be_one_by_one(hub):
+    names = ("pioneer-850-credit-hold.edi", "summit-850-booked.edi", "summit-850-price-mismatch.edi", "lakeside-850-5010-booked.edi")
+    ids = received(hub, *names)
+    assert hub.queue.claim_files("w:1:a/1", 10) == ids
+    reports = hub._split(ids, "w:1:a/1")
+    assert [(r.reference, r.state, r.holds) for r in reports] == [
+        ("PB-7001", "held", ["CREDIT_HOLD"]), ("SUM-PO-1001", "answered", []), ("SUM-PO-1002", "held", ["PRICE_MISMATCH"]),
+        ("LR-55001", "answered", [])]
+    with hub.ledger.engine.connect() as conn:
+        assert {(r["status"], r["attempts"]) for r in rows(conn, "SELECT status, attempts FROM interchanges")} == {("processed", 1)}
+        assert rows(conn, "SELECT count(*) AS n FROM outbox WHERE kind IN ('997', '999')") == [{"n": 4}]
+    with hub.erp_engine.connect() as conn:
+        orders = rows(conn, "SELECT order_id, customer_po, status FROM sales_orders WHERE source_document LIKE 'hub:%' ORDER BY order_id")
+    assert [(o["customer_po"], o["status"]) for o in orders] == [("PB-7001", "HOLD"), ("SUM-PO-1001", "BOOKED"),
+                                                                 ("SUM-PO-1002", "HOLD"), ("LR-55001", "BOOKED")]
+    assert [o["order_id"] for o in orders] == ["SO-900002", "SO-900003", "SO-900004", "SO-900005"]  # numbered in received order
+
+
+def test_a_file_tried_before_or_a_large_one_is_claimed_alone(hub):
+    order = json.loads((DOCUMENTS / "cascade-order.json").read_bytes())
+    big = json.dumps(order | {"items": order["items"] * 1000}).encode()
+    assert len(big) > SMALL_FILE_BYTES
+    tried, small = received(hub, "summit-850-booked.edi", "pioneer-850-credit-hold.edi")
+    large = hub.ledger.receive(big, "webhook", "big.json", "P-CASCADE")[0]
+    [after] = received(hub, "summit-850-price-mismatch.edi")
+    with hub.ledger.writer.begin() as conn:  # its step failed once (a worker died in it)
+        conn.execute(text("UPDATE interchanges SET attempts = 1 WHERE id = :id"), {"id": tried})
+    assert hub.queue.claim_files("w:1:a/1", 10) == [tried]
+    assert hub.queue.claim_files("w:1:a/2", 10) == [small]  # the large file after it is split alone
+    assert hub.queue.claim_files("w:1:a/3", 10) == [large]
+    assert hub.queue.claim_files("w:1:a/4", 10) == [after]
+
+
+def test_a_step_settles_at_most_a_batch_of_documents_and_gives_the_other_files_back_untried(hub, settings):
+    from hub.pipeline import Hub
+
+    small = Hub(settings.model_copy(update={"worker_batch": 2}))
+    ids = received(small, "pioneer-850-credit-hold.edi", "summit-850-booked.edi", "summit-850-price-mismatch.edi")
+    assert small.queue.claim_files("w:1:a/1", 3) == ids
+    assert [r.reference for r in small._split(ids, "w:1:a/1")] == ["PB-7001", "SUM-PO-1001"]
+    with small.ledger.engine.connect() as conn:
+        assert rows(conn, "SELECT status, attempts FROM interchanges ORDER BY id") == [
+            {"status": "processed", "attempts": 1}, {"status": "processed", "attempts": 1}, {"status": "received", "attempts": 0}]
+        assert rows(conn, "SELECT lease_until FROM interchanges WHERE id = :id", id=ids[2]) == [{"lease_until": None}]  # free for anyone
+    [report] = small.resume()
+    assert (report.reference, report.state, report.holds) == ("SUM-PO-1002", "held", ["PRICE_MISMATCH"])
+    small.ledger.engine.dispose()
 
 
 def test_a_document_that_keeps_killing_its_worker_is_set_aside(hub, settings):
@@ -129,7 +178,7 @@ def test_queued_documents_wait_while_the_erp_cannot_be_reached_and_it_does_not_c
     ahead, queued = received(hub, "pioneer-850-credit-hold.edi", "summit-850-booked.edi")
     for file_id in (queued, ahead):  # the later file first: its order waits in the queue
         assert hub.queue.claim_file(hub.owner, file_id) == file_id
-        hub._split(file_id, hub.owner)
+        hub._split([file_id], hub.owner)
     down = hub_without_erp(settings, tmp_path)
     for _ in range(settings.max_attempts + 1):
         assert down.resume() == []
@@ -149,7 +198,7 @@ def test_an_order_the_erp_refuses_in_a_batch_is_held_alone_and_the_batch_goes_on
     ids = [hub.ledger.receive(raw, "webhook", f"order-{n}.json", "P-CASCADE")[0] for n, raw in enumerate(files, 1)]
     for file_id in reversed(ids):  # the later files first: their orders wait in the queue, to be decided in one batch
         assert hub.queue.claim_file(hub.owner, file_id) == file_id
-        hub._split(file_id, hub.owner)
+        hub._split([file_id], hub.owner)
     reports = hub.resume()
     assert sorted((r.reference, r.state, r.holds) for r in reports) == [("CO-3", "posted", []), ("CO-" + "9" * 40, "held", ["ERP_REJECTED"])]
     with hub.erp_engine.connect() as conn:

@@ -11,6 +11,10 @@ dies loses its transaction with its connection, and its rows are claimed again o
 out. A worker whose claim was taken over finds nothing to hold and does nothing; what it posted to
 the ERP before is found there by the next worker (postings are idempotent on source_document).
 
+Small files (one order, a few) are claimed several at a time and split in one step, one ledger
+and one ERP transaction for all of them: a one-order file costs most of its time in what every
+step does (claims, commits, the ERP's reference data), not in its document.
+
 Order: a queued document names its lanes (hub.flows.lanes: its customer, the items it allocates
 ...). Documents sharing a lane are decided in the order received (file id, then position in the
 file): a document is claimed only when every earlier unsettled document in its lanes is settled or
@@ -24,6 +28,7 @@ import os
 import socket
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from itertools import takewhile
 from typing import Any
 
 from sqlalchemy import Connection, exists, func, or_, select, update
@@ -34,6 +39,7 @@ from hub.timespan import utc
 
 _i, _d = t.interchanges.c, t.documents.c
 QUEUED = "mapped"  # a document split from its file and mapped, waiting to be decided
+SMALL_FILE_BYTES = 64 * 1024  # a file this size or less may be split in one step with others (one order, a few)
 
 
 class WorkQueue:
@@ -46,16 +52,25 @@ class WorkQueue:
 
     def claim_file(self, owner: str, interchange_id: int | None = None) -> int | None:
         """Claim the oldest received file no one else holds (or file `interchange_id`); its id, or None."""
+        claimed = self.claim_files(owner, 1, interchange_id)
+        return claimed[0] if claimed else None
+
+    def claim_files(self, owner: str, limit: int, interchange_id: int | None = None) -> list[int]:
+        """Claim the oldest received file no one else holds (or file `interchange_id`) and, when it
+        is small and was never tried, the small untried files after it, up to `limit` files: their
+        ids, oldest first, to split in one step. A file tried before (its step failed or its worker
+        died) is claimed alone, so a file that stops workers cannot take others down with it."""
         at = now()
-        query = select(_i.id).where(_i.status == "received", _free(_i, at, owner)).order_by(_i.id).limit(1)
+        query = select(_i.id, _i.size, _i.attempts).where(_i.status == "received", _free(_i, at, owner)).order_by(_i.id).limit(limit)
         if interchange_id is not None:
             query = query.where(_i.id == interchange_id)
         with self.ledger.writer.begin() as conn:
-            found = conn.execute(query.with_for_update(skip_locked=True)).scalar()
-            if found is not None:
-                conn.execute(update(t.interchanges).where(_i.id == found)
+            found = conn.execute(query.with_for_update(skip_locked=True)).all()
+            claimed = [row.id for row in takewhile(_joins, found)] or [row.id for row in found[:1]]
+            if claimed:
+                conn.execute(update(t.interchanges).where(_i.id.in_(claimed))
                              .values(lease_owner=owner, lease_until=at + self.lease, attempts=_i.attempts + 1))
-        return found
+        return claimed
 
     @staticmethod
     def hold_file(conn: Connection, interchange_id: int, owner: str) -> Any:
@@ -137,13 +152,14 @@ class WorkQueue:
         """Give back what `owners` claimed and did not settle (a worker stopping, a batch that failed)."""
         self._lease_until(owners, None)
 
-    def give_back(self, owner: str, interchange_id: int | None = None, document_ids: Iterable[int] = ()) -> None:
+    def give_back(self, owner: str, interchange_ids: Iterable[int] = (), document_ids: Iterable[int] = ()) -> None:
         """Give back claims of `owner` whose work failed for a reason outside it (the ERP could not
-        be reached): free for anyone at once, and this try not counted against HUB_MAX_ATTEMPTS."""
-        document_ids = list(document_ids)
+        be reached) or was not begun: free for anyone at once, and this try not counted against
+        HUB_MAX_ATTEMPTS."""
+        interchange_ids, document_ids = list(interchange_ids), list(document_ids)
         with self.ledger.writer.begin() as conn:
-            if interchange_id is not None:
-                conn.execute(update(t.interchanges).where(_i.id == interchange_id, _i.lease_owner == owner, _i.status == "received")
+            if interchange_ids:
+                conn.execute(update(t.interchanges).where(_i.id.in_(interchange_ids), _i.lease_owner == owner, _i.status == "received")
                              .values(lease_until=None, attempts=_i.attempts - 1))
             if document_ids:
                 conn.execute(update(t.documents).where(_d.id.in_(document_ids), _d.lease_owner == owner, _d.state == QUEUED)
@@ -204,6 +220,11 @@ def _free(columns, at: datetime, owner: str):
     """No one else's live claim: never claimed, given back, run out, or `owner`'s own (a claim of
     its that failed half-way, taken again)."""
     return or_(columns.lease_until.is_(None), columns.lease_until < at, columns.lease_owner == owner)
+
+
+def _joins(row) -> bool:
+    """Whether a received file may be split in one step with others: small and never tried."""
+    return row.attempts == 0 and row.size <= SMALL_FILE_BYTES
 
 
 def _takeable(row, owner: str, at: datetime) -> bool:
