@@ -77,9 +77,26 @@ class Cluster:
         admin.dispose()
         return f"{self.url}/{name}"
 
+    def cpu_seconds(self) -> float:
+        """CPU time of the server so far: the postmaster's and its ended backends' (a backend's is
+        counted once its connection has closed); NaN for a server the bench did not start."""
+        if not self.folder:
+            return math.nan
+        pid = int((Path(self.folder) / "data" / "postmaster.pid").read_text().split()[0])
+        own, ended_children = cpu_seconds(pid)
+        return own + ended_children
+
     def stop(self) -> None:
         if self.folder:
             subprocess.run(["bash", str(ROOT / "tests" / "pg.sh"), "stop", self.folder], capture_output=True)
+
+
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """(its own, its ended children's) CPU seconds of a running process, from /proc/PID/stat."""
+    after_name = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    utime, stime, cutime, cstime = (int(after_name[n]) for n in (11, 12, 13, 14))  # fields 14-17 of proc(5)
+    tick = os.sysconf("SC_CLK_TCK")
+    return (utime + stime) / tick, (cutime + cstime) / tick
 
 
 class Fleet:
@@ -95,10 +112,13 @@ class Fleet:
             "HUB_DATA_DIR": str(self.settings.data_dir), "HUB_DATABASE_URL": self.settings.database_url,
             "HUB_ERP_DATABASE_URL": self.settings.erp_database_url, "HUB_MAPPINGS_DIR": str(mappings)}
         self.folder = folder
+        self.names: list[str] = []
         self.processes = [self._start(f"worker-{n}", "worker") for n in range(workers)]
         self._wait_for_logs("worker started")
+        self.started_cpu = {process.pid: cpu_seconds(process.pid)[0] for process in self.processes}  # start-up is not the work's
 
     def _start(self, name: str, *command: str) -> subprocess.Popen:
+        self.names.append(name)
         log = (self.folder / f"{name}.log").open("w")
         return subprocess.Popen([sys.executable, "-m", "hub.cli", *command], env=self.env, stdout=log, stderr=subprocess.STDOUT)
 
@@ -116,6 +136,7 @@ class Fleet:
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
+                    self.started_cpu[self.processes[-1].pid] = cpu_seconds(self.processes[-1].pid)[0]
                     return port
             except httpx.HTTPError:
                 time.sleep(0.1)
@@ -139,11 +160,15 @@ class Fleet:
         assert len(found) == documents and states <= {"posted", "answered"}, (len(found), states)
         return [(_unix(r.received_at), _unix(r.updated_at)) for r in found]
 
-    def stop(self) -> None:
-        for process in self.processes:
+    def stop(self) -> dict[str, float]:
+        """Stop the processes; the CPU seconds they used since they were ready: all workers together, the API node."""
+        used = {"workers": 0.0, "api": 0.0}
+        for process, name in zip(self.processes, self.names):
+            used["api" if name == "api" else "workers"] += cpu_seconds(process.pid)[0] - self.started_cpu.get(process.pid, 0.0)
             process.terminate()
         for process in self.processes:
             process.wait(60)
+        return used
 
 
 def _unix(moment: datetime) -> float:
@@ -207,20 +232,28 @@ def main() -> None:
             if args.only and name != args.only:
                 continue
             for workers in args.workers:
-                results = []
+                results, cpu = [], []
                 for _ in range(args.runs):
                     with tempfile.TemporaryDirectory(prefix="hub-bench-scale.") as folder:
                         fleet = Fleet(cluster, Path(folder), workers)
+                        server_before, clients_before = cluster.cpu_seconds(), time.process_time()
                         try:
-                            results.append(measure(run(fleet, args)))
+                            times = run(fleet, args)
+                            results.append(measure(times))
                         finally:
-                            fleet.stop()
+                            used = fleet.stop()
+                        clients = time.process_time() - clients_before
+                        time.sleep(1)  # the backends of the closed connections end
+                        used |= {"postgres": cluster.cpu_seconds() - server_before, "bench": clients}
+                        cpu.append({part: seconds * 1000 / len(times) for part, seconds in used.items()})
                 rates, p50s, p99s, intakes = zip(*results)
                 intake = statistics.median(intakes)
                 received = "" if math.isnan(intake) else f", files received {intake:.0f}/s"
                 print(f"{name:11s} {workers} worker(s): median {statistics.median(rates):6.0f} docs/s, p50 {statistics.median(p50s):7.0f} ms,"
                       f" p99 {statistics.median(p99s):7.0f} ms{received}  (runs: {', '.join(f'{r:.0f}' for r in rates)} docs/s;"
                       f" p99 {', '.join(f'{p:.0f}' for p in p99s)} ms)", flush=True)
+                parts = ", ".join(f"{part} {statistics.median(run[part] for run in cpu):.1f}" for part in ("workers", "api", "postgres", "bench"))
+                print(f"{'':11s} CPU ms per document (median): {parts}", flush=True)
     finally:
         cluster.stop()
 
