@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -138,6 +139,23 @@ def test_the_same_bytes_signed_anew_are_received_as_a_duplicate(live, hub):
     second = post(service, "P-SUMMIT", body, secret)
     assert second.status_code == 202
     assert second.json()["status"] == "duplicate" and second.json()["duplicate_of"] == first["interchange_id"]
+
+
+def test_a_request_sent_eight_times_at_once_is_taken_once(live, hub):
+    service, secret, body = live
+    replayed = signed_headers(secret, body)
+    anew = [signed_headers(secret, body, at=time.time() - n) for n in range(1, 9)]  # the same bytes, each signed at its own second
+    before = interchange_count(hub.ledger)
+    with ThreadPoolExecutor(8) as pool:
+        same_request = list(pool.map(lambda _: post(service, "P-SUMMIT", body, None, replayed), range(8)))
+        same_bytes = list(pool.map(lambda headers: post(service, "P-SUMMIT", body, None, headers), anew))
+    assert sorted(answer.status_code for answer in same_request) == [202] + [401] * 7
+    for answer in same_request:
+        if answer.status_code == 401:
+            refused(answer, 401, "replay")
+    [first] = [answer.json()["interchange_id"] for answer in same_request if answer.status_code == 202]
+    assert {(answer.status_code, answer.json()["status"], answer.json()["duplicate_of"]) for answer in same_bytes} == {(202, "duplicate", first)}
+    assert interchange_count(hub.ledger) == before + 9
 
 
 def test_unknown_and_disabled_partners(live, hub):

@@ -13,14 +13,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Text, and_, bindparam, cast, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from hub.db import writer
 from hub.ledger import tables as t
 from hub.partners import OurIdentity, Partner, PartnerDirectory
 
-
-
+_UPSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}  # INSERT ... ON CONFLICT, by dialect
 _counter = t.control_numbers.c
 _NEXT_CONTROL_NUMBER = (
     update(t.control_numbers)
@@ -175,16 +175,14 @@ class Ledger:
 
     @staticmethod
     def claim_key(conn: Connection, key: str, interchange_id: int) -> int | None:
-        """Claim an identity for an interchange; the earlier interchange's id if it was taken."""
-        holder = conn.execute(select(t.interchange_keys.c.interchange_id).where(t.interchange_keys.c.key == key)).scalar()
-        if holder is not None:
-            return None if holder == interchange_id else holder
-        try:
-            with conn.begin_nested():
-                conn.execute(insert(t.interchange_keys).values(key=key, interchange_id=interchange_id))
-        except IntegrityError:  # another worker claimed it between our read and insert
-            return conn.execute(select(t.interchange_keys.c.interchange_id).where(t.interchange_keys.c.key == key)).scalar()
-        return None
+        """Claim an identity for an interchange; the earlier interchange's id if it was taken.
+        One statement when the key is new (INSERT ... ON CONFLICT DO NOTHING: a claim racing ours
+        in another transaction makes it wait for that one's end, then find the key taken)."""
+        claim = _UPSERT[conn.dialect.name](t.interchange_keys).values(key=key, interchange_id=interchange_id)
+        if conn.execute(claim.on_conflict_do_nothing(index_elements=["key"])).rowcount == 1:
+            return None
+        holder = conn.execute(select(t.interchange_keys.c.interchange_id).where(t.interchange_keys.c.key == key)).scalar_one()
+        return None if holder == interchange_id else holder
 
     @staticmethod
     def interchange_row(conn: Connection, interchange_id: int) -> Any:
