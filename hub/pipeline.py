@@ -256,9 +256,10 @@ class Hub:
         with self.ledger.writer.begin() as conn, self.erp.batch(one_by_one) as erp:  # the ERP commits first
             step = _SplitStep(self.config.view(), self.ledger.partner_directory(), cache(erp.reference_data))
             counters = _Counters(conn)
+            held = WorkQueue.hold_files(conn, interchange_ids, owner)
             untouched = list(interchange_ids)
             while untouched and len(step.reports) < self.settings.worker_batch:
-                row = WorkQueue.hold_file(conn, untouched.pop(0), owner)
+                row = held.get(untouched.pop(0))
                 if row is None:  # the claim ran out and someone else has the file
                     continue
                 if row.attempts > self.settings.max_attempts:

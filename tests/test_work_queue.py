@@ -5,6 +5,7 @@ nothing, a document that keeps killing its worker set aside, and `hub status`.""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from types import SimpleNamespace
 
@@ -129,6 +130,25 @@ def test_a_step_settles_at_most_a_batch_of_documents_and_gives_the_other_files_b
     [report] = small.resume()
     assert (report.reference, report.state, report.holds) == ("SUM-PO-1002", "held", ["PRICE_MISMATCH"])
     small.ledger.engine.dispose()
+
+
+def test_the_heartbeat_renews_claims_without_waiting_for_the_files_a_step_holds(hub, settings):
+    if not settings.ledger_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer at a time: there the heartbeat waits for the step's commit")
+    held, waiting = received(hub, "summit-850-booked.edi", "pioneer-850-credit-hold.edi")
+    queue = WorkQueue(hub.ledger, lease_seconds=60)
+    assert queue.claim_files("w:1:a/1", 1) == [held] and queue.claim_files("w:1:a/2", 1) == [waiting]
+    with hub.ledger.engine.connect() as conn:
+        leases = dict(conn.execute(text("SELECT id, lease_until FROM interchanges")).all())
+    with hub.ledger.writer.begin() as step:  # a step of w:1:a/1 at work on its file
+        assert list(WorkQueue.hold_files(step, [held], "w:1:a/1")) == [held]
+        heartbeat = threading.Thread(target=queue.renew, args=(["w:1:a/1", "w:1:a/2"],))
+        heartbeat.start()
+        heartbeat.join(10)
+        assert not heartbeat.is_alive()  # it did not wait for the step
+    with hub.ledger.engine.connect() as conn:
+        renewed = dict(conn.execute(text("SELECT id, lease_until FROM interchanges")).all())
+    assert renewed[held] == leases[held] and renewed[waiting] > leases[waiting]
 
 
 def test_a_document_that_keeps_killing_its_worker_is_set_aside(hub, settings):

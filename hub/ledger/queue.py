@@ -5,7 +5,7 @@ any number of machines share the work, a dead worker's claims come back, and not
 A claim is a short transaction of its own: rows are chosen with `FOR UPDATE SKIP LOCKED`
 (PostgreSQL; SQLite has one writer at a time) and stamped with the claimer (`lease_owner`) and an
 expiry (`lease_until`). The work runs in a second transaction that first locks the claimed rows
-again, and only those still claimed by this worker (`hold_file`, `hold_documents`). While that
+again, and only those still claimed by this worker (`hold_files`, `hold_documents`). While that
 transaction lives, its row locks keep every other claimer off, even past the expiry. A worker that
 dies loses its transaction with its connection, and its rows are claimed again once the lease runs
 out. A worker whose claim was taken over finds nothing to hold and does nothing; what it posted to
@@ -73,10 +73,10 @@ class WorkQueue:
         return claimed
 
     @staticmethod
-    def hold_file(conn: Connection, interchange_id: int, owner: str) -> Any:
-        """The claimed file's row, locked for this transaction; None if it is no longer `owner`'s to run."""
-        query = select(t.interchanges).where(_i.id == interchange_id, _i.status == "received", _i.lease_owner == owner)
-        return conn.execute(query.with_for_update()).first()
+    def hold_files(conn: Connection, interchange_ids: list[int], owner: str) -> dict[int, Any]:
+        """The claimed files' rows by id, locked for this transaction; those no longer `owner`'s to run are left out."""
+        query = select(t.interchanges).where(_i.id.in_(interchange_ids), _i.status == "received", _i.lease_owner == owner).order_by(_i.id)
+        return {row.id: row for row in conn.execute(query.with_for_update())}
 
     @staticmethod
     def nothing_ahead(conn: Connection, interchange_id: int) -> bool:
@@ -130,8 +130,10 @@ class WorkQueue:
     # -- all claims of a worker ------------------------------------------------------------------
 
     def renew(self, owners: Iterable[str]) -> None:
-        """Extend the leases of `owners` still at work (a worker's heartbeat)."""
-        self._lease_until(owners, now() + self.lease)
+        """Extend the leases of `owners` still at work (a worker's heartbeat). Rows a step of theirs
+        holds locked are left alone: while its transaction lives no one else can claim them, and
+        waiting for them could deadlock with the step, which locks them as it goes."""
+        self._lease_until(owners, now() + self.lease, skip_locked=True)
 
     def release_orphans(self) -> list[str]:
         """Give back at once the claims of processes on this machine that are no longer running (a
@@ -165,12 +167,13 @@ class WorkQueue:
                 conn.execute(update(t.documents).where(_d.id.in_(document_ids), _d.lease_owner == owner, _d.state == QUEUED)
                              .values(lease_until=None, attempts=_d.attempts - 1))
 
-    def _lease_until(self, owners: Iterable[str], until: datetime | None) -> None:
+    def _lease_until(self, owners: Iterable[str], until: datetime | None, skip_locked: bool = False) -> None:
         """Set the expiry of every unsettled claim of `owners` (None: free for anyone)."""
         owners = list(owners)
         with self.ledger.writer.begin() as conn:
-            conn.execute(update(t.interchanges).where(_i.lease_owner.in_(owners), _i.status == "received").values(lease_until=until))
-            conn.execute(update(t.documents).where(_d.lease_owner.in_(owners), _d.state == QUEUED).values(lease_until=until))
+            for table, unsettled in ((t.interchanges, _i.status == "received"), (t.documents, _d.state == QUEUED)):
+                claims = select(table.c.id).where(table.c.lease_owner.in_(owners), unsettled).with_for_update(skip_locked=skip_locked)
+                conn.execute(update(table).where(table.c.id.in_(claims)).values(lease_until=until))
 
     # -- for people ------------------------------------------------------------------------------
 
