@@ -6,7 +6,9 @@ queue (hub.ledger.queue) and one ledger transaction:
   split   the file is read, its documents mapped; those with a flow wait in state `mapped`
           (queued, with their lanes: hub.flows.lanes), the others settle (rejected, held ...);
           the file's acknowledgment (997/999) is made here. A small file (up to HUB_WORKER_BATCH
-          documents) with nothing ahead of it in the queue is decided at once, in the same step
+          documents) with nothing ahead of it in the queue is decided at once, in the same step.
+          Small files are claimed several at a time and split one after another in one step
+          (WorkQueue.claim_files), until the step has run HUB_WORKER_BATCH documents
   decide  queued documents, a batch at a time in the order received within each lane, go through
           their flow: rules, ERP posting, 855/856/810
 
