@@ -112,13 +112,11 @@ class Fleet:
             "HUB_DATA_DIR": str(self.settings.data_dir), "HUB_DATABASE_URL": self.settings.database_url,
             "HUB_ERP_DATABASE_URL": self.settings.erp_database_url, "HUB_MAPPINGS_DIR": str(mappings)}
         self.folder = folder
-        self.names: list[str] = []
         self.processes = [self._start(f"worker-{n}", "worker") for n in range(workers)]
         self._wait_for_logs("worker started")
         self.started_cpu = {process.pid: cpu_seconds(process.pid)[0] for process in self.processes}  # start-up is not the work's
 
     def _start(self, name: str, *command: str) -> subprocess.Popen:
-        self.names.append(name)
         log = (self.folder / f"{name}.log").open("w")
         return subprocess.Popen([sys.executable, "-m", "hub.cli", *command], env=self.env, stdout=log, stderr=subprocess.STDOUT)
 
@@ -163,8 +161,8 @@ class Fleet:
     def stop(self) -> dict[str, float]:
         """Stop the processes; the CPU seconds they used since they were ready: all workers together, the API node."""
         used = {"workers": 0.0, "api": 0.0}
-        for process, name in zip(self.processes, self.names):
-            used["api" if name == "api" else "workers"] += cpu_seconds(process.pid)[0] - self.started_cpu.get(process.pid, 0.0)
+        for process in self.processes:
+            used["api" if "serve" in process.args else "workers"] += cpu_seconds(process.pid)[0] - self.started_cpu.get(process.pid, 0.0)
             process.terminate()
         for process in self.processes:
             process.wait(60)

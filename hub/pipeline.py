@@ -35,7 +35,7 @@ from decimal import Decimal
 from functools import cache, partial
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, select
 
@@ -63,6 +63,7 @@ from hub.live_config import ConfigView, LiveConfig
 
 log = logging.getLogger("hub.pipeline")
 
+StepResult = TypeVar("StepResult")
 BATCH_DOCUMENTS = 1000  # documents buffered before they are written (bounds memory on large files)
 _GAVE_UP = ("the hub's workers stopped {n} times while running this without finishing (see their logs); "
             "it is set aside so it cannot stop them again")
@@ -109,13 +110,12 @@ class Conditions:
 
 @dataclass(slots=True)
 class _SplitStep:
-    """What the files split in one step share: the mappings and rules, the partners, the ERP's
-    reference data (read when a document first needs it) and the reports so far."""
+    """What the files split in one step share: the mappings and rules, the partners and the ERP's
+    reference data (read when a document first needs it)."""
 
     config: ConfigView
     partners: PartnerDirectory
     reference: Callable[[], Any]
-    reports: list[DocumentReport] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,17 +259,18 @@ class Hub:
             step = _SplitStep(self.config.view(), self.ledger.partner_directory(), cache(erp.reference_data))
             counters = _Counters(conn)
             held = WorkQueue.hold_files(conn, interchange_ids, owner)
+            reports: list[DocumentReport] = []
             untouched = list(interchange_ids)
-            while untouched and len(step.reports) < self.settings.worker_batch:
+            while untouched and len(reports) < self.settings.worker_batch:
                 row = held.get(untouched.pop(0))
                 if row is None:  # the claim ran out and someone else has the file
                     continue
                 if row.attempts > self.settings.max_attempts:
-                    step.reports += self._reject_interchange(conn, row, [Problem("worker-failed", _GAVE_UP.format(n=row.attempts - 1))])
+                    reports += self._reject_interchange(conn, row, [Problem("worker-failed", _GAVE_UP.format(n=row.attempts - 1))])
                 else:
-                    step.reports += self._process(conn, row, erp, step, counters)
+                    reports += self._process(conn, row, erp, step, counters)
             counters.save()
-        return step.reports, untouched
+        return reports, untouched
 
     def _process(self, conn: Connection, row, erp: ErpGateway, step: _SplitStep, counters: _Counters) -> list[DocumentReport]:
         interchange_id = row.id
@@ -580,7 +581,7 @@ class Hub:
         self.dispatcher.place_pickups()
 
 
-def _one_by_one_if_refused(step: Callable[[bool], list[DocumentReport]]) -> list[DocumentReport]:
+def _one_by_one_if_refused(step: Callable[[bool], StepResult]) -> StepResult:
     """Run a step whose ERP postings are written together; if the ERP refuses them (BatchRefused:
     nothing of the step was kept), run it again with each posting written as it is made, so the
     document the ERP refuses fails alone."""
