@@ -170,6 +170,16 @@ def test_bad_set_gives_located_problem(name):
     assert not result.documents[0].problems or result.documents[0].problems[0].describe()
 
 
+def test_what_the_validator_remembers_never_hides_a_problem():
+    """The validator remembers the values that passed each element and the way between segments;
+    a file read after others (good or bad) is judged exactly as when read first."""
+    first = {name: READER.read(change(SUMMIT)) for name, (change, *_) in BAD.items()}
+    READER.read(SUMMIT)
+    for name, (change, *_) in BAD.items():
+        again = READER.read(change(SUMMIT))
+        assert [p.describe() for d in again.documents for p in d.problems] == [p.describe() for d in first[name].documents for p in d.problems], name
+
+
 @pytest.mark.parametrize("name", BAD_INTERCHANGE)
 def test_bad_interchange_gives_located_problem(name):
     change, code = BAD_INTERCHANGE[name]

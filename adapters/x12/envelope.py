@@ -85,6 +85,7 @@ class _InterchangeReader:
         self.group: FunctionalGroup | None = None
         self.set: TransactionSet | None = None
         self.last: Segment | None = None
+        self._envelope = {"GS": self._gs, "GE": self._ge, "ST": self._st, "SE": self._se, "IEA": self._iea}
 
     # -- ISA ---------------------------------------------------------------------------------
     def read(self) -> Interchange:
@@ -200,7 +201,7 @@ class _InterchangeReader:
 
     def _segment(self, seg: Segment) -> bool:
         """Handle one segment; True when the interchange is complete (IEA read)."""
-        handler = {"GS": self._gs, "GE": self._ge, "ST": self._st, "SE": self._se, "IEA": self._iea}.get(seg.id)
+        handler = self._envelope.get(seg.id)
         if not seg.id:
             self._empty(seg)
             return False

@@ -37,6 +37,7 @@ NOT_EXTENDED = {
 NUMERIC = re.compile(r"-?[0-9]+")
 DECIMAL = re.compile(r"-?[0-9]*(\.[0-9]+)?")
 DIGITS = re.compile(r"[0-9]+")
+_PASSED_KEPT = 4096  # passed values remembered per element rule
 
 
 @dataclass(slots=True)
@@ -51,6 +52,9 @@ class ElementRule:
     codes: frozenset[str] = frozenset()
     regex: re.Pattern[str] | None = None
     components: list[ElementRule] | None = None  # set for a composite
+    # values that passed every check here: most repeat (codes, units, SKUs, quantities), and a
+    # value's checks depend only on the value and this rule; at most _PASSED_KEPT are kept
+    passed: set[str] = field(default_factory=set, compare=False, repr=False)
 
 
 @dataclass(slots=True, eq=False)
@@ -69,10 +73,39 @@ class LoopRule:
     pos: int
     repeat: int
     children: list[Any] = field(default_factory=list)  # SegmentRule | LoopRule, by position
+    _scans: dict[tuple[int, str], _Scan] = field(default_factory=dict, repr=False)
 
     @property
     def first(self) -> SegmentRule:
         return self.children[0]
+
+    def scan(self, from_pos: int, segment_id: str) -> _Scan:
+        """The first child at or after `from_pos` that a `segment_id` segment matches (a segment
+        rule, or a loop that starts with one), and the mandatory children passed over on the way
+        (each with the segment rule to report missing). Remembered: a walk asks the same few
+        questions for every line of every document."""
+        key = (from_pos, segment_id)
+        found = self._scans.get(key)
+        if found is None:
+            required = []
+            match = None
+            for child in self.children:
+                if child.pos < from_pos:
+                    continue
+                first = child if isinstance(child, SegmentRule) else child.first
+                if first.id == segment_id:
+                    match = child
+                    break
+                if child.usage == "R":
+                    required.append((child, first))
+            found = self._scans[key] = _Scan(match, tuple(required))
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Scan:
+    match: SegmentRule | LoopRule | None
+    required: tuple[tuple[SegmentRule | LoopRule, SegmentRule], ...]  # (child passed over, its first segment)
 
 
 @dataclass(slots=True)
@@ -176,30 +209,25 @@ class _SetValidator:
         for depth in range(len(frames) - 1, -1, -1):
             frame = frames[depth]
             loop, counts = frame.loop, frame.counts
-            for child in loop.children:
-                if child.pos < node_pos:
-                    continue
-                if isinstance(child, SegmentRule):
-                    if child.id == seg.id:
-                        if child is loop.first and depth > 0:  # a new occurrence of this loop
-                            self._enter(frames, depth - 1, loop, seg, position)
-                            self._missing(pending, seg, position)
-                            return child
-                        del frames[depth + 1:]
-                        counts[child] = counts.get(child, 0) + 1
-                        if counts[child] > child.max_use:
-                            self._add("seg:5", f"segment {seg.id} occurs more than {child.max_use} times here",
-                                      seg, position)
-                        self._missing([p for p in pending if p.pos != child.pos], seg, position)
-                        return child
-                    if child.usage == "R" and counts.get(child, 0) < 1:
-                        pending.append(child)
-                elif child.first.id == seg.id:
-                    self._enter(frames, depth, child, seg, position)
+            scan = loop.scan(node_pos, seg.id)
+            pending += [first for child, first in scan.required if counts.get(child, 0) < 1]
+            child = scan.match
+            if isinstance(child, SegmentRule):
+                if child is loop.first and depth > 0:  # a new occurrence of this loop
+                    self._enter(frames, depth - 1, loop, seg, position)
                     self._missing(pending, seg, position)
-                    return child.first
-                elif child.usage == "R" and counts.get(child, 0) < 1:
-                    pending.append(child.first)
+                    return child
+                del frames[depth + 1:]
+                counts[child] = counts.get(child, 0) + 1
+                if counts[child] > child.max_use:
+                    self._add("seg:5", f"segment {seg.id} occurs more than {child.max_use} times here",
+                              seg, position)
+                self._missing([p for p in pending if p.pos != child.pos], seg, position)
+                return child
+            if child is not None:
+                self._enter(frames, depth, child, seg, position)
+                self._missing(pending, seg, position)
+                return child.first
             node_pos = loop.pos
         self._not_found(frames, seg, position)
         return None
@@ -299,6 +327,9 @@ class _SetValidator:
             if rule.usage == "R" and (rule.seq != 1 or in_composite is None or in_composite.usage == "R"):
                 add("ele:1", f"mandatory element {ref} ({rule.name}) is missing", seg, position, ref)
             return
+        if value in rule.passed:
+            return
+        problems_before = len(self.problems)
         if rule.usage == "N":
             add("ele:10", f"{ref} ({rule.name}) is not used but has '{value}'", seg, position, ref)
             return
@@ -324,6 +355,8 @@ class _SetValidator:
             add(code, f"{ref} ({rule.name}) '{value[:40]}' {what}", seg, position, ref)
         if rule.regex is not None and not rule.regex.search(value):
             add("ele:7", f"{ref} ({rule.name}) '{value}' is not a valid code", seg, position, ref)
+        if len(self.problems) == problems_before and len(rule.passed) < _PASSED_KEPT:
+            rule.passed.add(value)
 
 
 def _type_problem(data_type: str, value: str, not_extended: re.Pattern[str]) -> tuple[str, str] | None:
