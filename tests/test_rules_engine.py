@@ -113,6 +113,18 @@ def test_concurrent_callers_get_their_own_answers(engine):
     assert not errors
 
 
+def test_a_batch_that_fills_the_memo_still_answers_every_fact(monkeypatch):
+    """Facts answered before and new ones in one batch: when the new ones fill the memo and it is
+    emptied, the ones answered before still get their decisions."""
+    engine = RuleEngine(load_ruleset_dir(RULES))
+    known = {"kind": "order", "id": "known", "credit_hold": False, "headroom": -1.0}
+    engine.evaluate("credit", [known])
+    monkeypatch.setattr("hub.rules.engine._MEMO_LIMIT", 0)
+    new = [{"kind": "order", "id": f"new{n}", "credit_hold": False, "headroom": float(n)} for n in range(3)]
+    decisions = engine.evaluate("credit", [known, *new])
+    assert [(d.fact["id"], d.rule) for d in decisions] == [("known", "credit_limit")]
+
+
 def test_a_fact_with_too_many_properties_is_refused(engine):
     fact = {"kind": "order", "id": "o", **{f"p{i}": i for i in range(300)}}
     with pytest.raises(ConfigurationError, match="properties"):

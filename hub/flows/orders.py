@@ -70,6 +70,6 @@ def _booking(order: PurchaseOrder, decision: OrderDecision, posted) -> OrderBook
     lines = []
     for line in order.lines:
         draft = drafts[line.line_no]
-        item = line.item.model_copy(update={"sku": draft.sku})
+        item = line.item if line.item.sku == draft.sku else line.item.model_copy(update={"sku": draft.sku})
         lines.append(BookedLine(line.line_no, item, line.uom, line.quantity, draft.unit_price, line.unit_price, backordered.get(line.line_no, 0)))
     return OrderBooking(posted.order_id, order.po_number, order.order_date, lines, order.source.version)

@@ -216,30 +216,29 @@ class RuleEngine:
         Returned in fact order, then rule order of the ruleset file."""
         ruleset = self.ruleset(name)
         keys = [self._memo_key(ruleset, fact) for fact in facts]
-        missing = {k: f for k, f in zip(keys, facts) if k not in self._memo}
+        fired = {key: self._memo.get(key) for key in keys}
+        missing = {key: fact for key, fact in zip(keys, facts) if fired[key] is None}
         if missing:
-            self._evaluate_uncached(ruleset, missing)
-        order = {rule: i for i, rule in enumerate(ruleset.rules)}
-        decisions = []
-        for key, fact in zip(keys, facts):
-            for rule, action in sorted(self._memo[key], key=lambda ra: order[ra[0]]):
-                decisions.append(Decision(ruleset.name, ruleset.version, rule, action, fact))
-        return decisions
+            fired.update(self._evaluate_uncached(ruleset, missing))
+        return [Decision(ruleset.name, ruleset.version, rule, action, fact) for key, fact in zip(keys, facts) for rule, action in fired[key]]
 
     @staticmethod
     def _memo_key(ruleset: Ruleset, fact: dict[str, Any]) -> tuple:
-        """The fact without its id, as a hashable key. A value's type is part of it: durable-rules
-        tells True from 1, which Python's == does not."""
+        """The fact without its id, as a hashable key, its properties in the order the fact has
+        them (facts are built the same way each time; one built in another order is only
+        evaluated again). A value's type is part of it: durable-rules tells True from 1, which
+        Python's == does not."""
         if len(fact) > MAX_FACT_PROPERTIES:
             raise ConfigurationError(f"a fact for {ruleset.key} has {len(fact)} properties; at most {MAX_FACT_PROPERTIES}")
         try:
-            content = tuple(sorted((k, v.__class__.__name__, v) for k, v in fact.items() if k != "id"))
+            content = tuple((k, v.__class__, v) for k, v in fact.items() if k != "id")
             hash(content)
         except TypeError:  # a list or a dict among the values
             content = json.dumps({k: v for k, v in fact.items() if k != "id"}, sort_keys=True, default=str)
         return ruleset.key, content
 
-    def _evaluate_uncached(self, ruleset: Ruleset, facts_by_key: dict[tuple, dict]) -> None:
+    def _evaluate_uncached(self, ruleset: Ruleset, facts_by_key: dict[tuple, dict]) -> dict[tuple, list[tuple[str, Action]]]:
+        """The rules each fact fires, in the ruleset's order, by memo key; remembered."""
         with self._lock:
             sid = f"e{next(self._sessions)}"
             batch = []
@@ -259,10 +258,12 @@ class RuleEngine:
                 if rule != CATCH_ALL:
                     by_fact[matched["id"]].append((rule, ruleset.actions[rule]))
             self._fired.clear()
+        order = {rule: i for i, rule in enumerate(ruleset.rules)}
+        fired = {key: sorted(by_fact[f"f{index}"], key=lambda ra: order[ra[0]]) for index, key in enumerate(facts_by_key)}
         if len(self._memo) > _MEMO_LIMIT:
             self._memo.clear()
-        for index, key in enumerate(facts_by_key):
-            self._memo[key] = by_fact[f"f{index}"]
+        self._memo.update(fired)
+        return fired
 
 
 def trial_load(ruleset: Ruleset, sample_facts: list[dict[str, Any]], timeout: float = 10.0) -> list[str]:
