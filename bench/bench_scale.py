@@ -102,7 +102,7 @@ def cpu_seconds(pid: int) -> tuple[float, float]:
 class Fleet:
     """A seeded database pair and `workers` idle `hub worker` processes on it."""
 
-    def __init__(self, cluster: Cluster, folder: Path, workers: int):
+    def __init__(self, cluster: Cluster, folder: Path, workers: int, batch: int | None = None):
         seed, mappings = make_seed(folder, CUSTOMERS, random.Random(1), on_hand=100_000_000)
         rewrite_csv(seed / "erp" / "customers.csv", lambda row: {**row, "credit_limit": "1000000000.00", "credit_hold": "false"})
         self.settings = Settings(data_dir=folder / "var", database_url=cluster.database("ledger"), erp_database_url=cluster.database("erp"),
@@ -111,6 +111,8 @@ class Fleet:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")} | {
             "HUB_DATA_DIR": str(self.settings.data_dir), "HUB_DATABASE_URL": self.settings.database_url,
             "HUB_ERP_DATABASE_URL": self.settings.erp_database_url, "HUB_MAPPINGS_DIR": str(mappings)}
+        if batch is not None:
+            self.env["HUB_WORKER_BATCH"] = str(batch)
         self.folder = folder
         self.processes = [self._start(f"worker-{n}", "worker") for n in range(workers)]
         self._wait_for_logs("worker started")
@@ -222,6 +224,7 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--only", choices=["interchange", "webhook"])
+    parser.add_argument("--batch", type=int, help="HUB_WORKER_BATCH for the workers (default: theirs, 100 on PostgreSQL)")
     args = parser.parse_args()
     cluster = Cluster()
     print(f"PostgreSQL: {cluster.url}; {os.cpu_count()} cores")
@@ -233,7 +236,7 @@ def main() -> None:
                 results, cpu = [], []
                 for _ in range(args.runs):
                     with tempfile.TemporaryDirectory(prefix="hub-bench-scale.") as folder:
-                        fleet = Fleet(cluster, Path(folder), workers)
+                        fleet = Fleet(cluster, Path(folder), workers, args.batch)
                         server_before, clients_before = cluster.cpu_seconds(), time.process_time()
                         try:
                             times = run(fleet, args)

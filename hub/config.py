@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -38,13 +38,22 @@ class Settings(BaseSettings):
     delivery_backoff_max_seconds: float = Field(300.0, description="Longest wait between push attempts")
     delivery_timeout_seconds: float = Field(30.0, description="How long one push may take")
     ack_due_hours: float = Field(24, description="Hours a partner has to acknowledge (997/999) a document we sent before it counts as overdue")
-    worker_poll_seconds: float = Field(1.0, description="How often an idle worker looks for received files")
+    worker_poll_seconds: float = Field(1.0, description="How often an idle worker looks for work when no notice wakes it (SQLite, or the listening connection lost)")
     lease_seconds: float = Field(60.0, description="How long a worker's claim on a file or document lasts; a dead worker's claims return after it")
-    worker_batch: int = Field(20, description="Documents a worker claims and settles in one ledger transaction; also the most small files it splits in one step")
+    worker_batch: int | None = Field(None, description="Documents a worker claims and settles in one ledger transaction; also the most small files it splits in one step. Default: 20 on SQLite, 100 on PostgreSQL")
     max_attempts: int = Field(5, description="Claims of a file or document that never settled (its worker died) before it is set aside for a person")
     db_pool_size: int = Field(5, description="PostgreSQL connections each process keeps per database (and as many again when busy)")
     queue_sla_hours: dict[str, float] = Field(default_factory=lambda: dict(QUEUE_SLA_HOURS), description="Hours to resolve an exception, by queue")
     queue_priority: dict[str, int] = Field(default_factory=lambda: dict(QUEUE_PRIORITY), description="Priority of an exception (1 first), by queue")
+
+    @model_validator(mode="after")
+    def _worker_batch_for_the_database(self) -> Settings:
+        """A step has a fixed cost (claims, the ERP's reference data, commits) that larger steps
+        share out. On PostgreSQL a long step holds only its own rows; on SQLite it holds the one
+        write lock, and receipts wait for it."""
+        if self.worker_batch is None:
+            self.worker_batch = 20 if self.ledger_url.startswith("sqlite") else 100
+        return self
 
     def queue_policy(self, queue: str) -> tuple[float, int]:
         """(SLA hours, priority) of an exception queue."""

@@ -50,6 +50,7 @@ from hub.ledger import tables as t
 from hub.ledger.queue import QUEUED, WorkQueue
 from hub.ledger.presence import new_worker_id
 from hub.ledger.store import Ledger
+from hub.ledger.wakeup import announce_work
 from hub.orders.booking import rejection
 from hub.mapping import MappingEngine
 from hub.flows import FlowContext, flow_for
@@ -314,6 +315,8 @@ class Hub:
             if len(batch.runs) >= BATCH_DOCUMENTS:
                 batch.flush(conn)
         batch.flush(conn)
+        if runs and not decide_now:  # queued for any worker
+            announce_work(conn)
         reports = [run.report() for run in runs]
         if result.problems and not result.documents:
             reports += self._file_level_report(row, partner.id, result.problems)

@@ -6,8 +6,9 @@ one process's N threads, its row in `workers` (hub.ledger.presence) and its hear
 renews the leases of what its threads hold (a live worker never loses a claim; a dead one's claims
 come back after HUB_LEASE_SECONDS).
 
-A thread sleeps until an intake in the same process wakes it, or `poll_seconds` pass (work another
-process received or left). A failure is logged, what the thread held is given back for the next
+A thread sleeps until work arrives: an intake in the same process wakes it, and on PostgreSQL so
+does work another process received or left (hub.ledger.wakeup); otherwise it looks again when
+`poll_seconds` pass. A failure is logged, what the thread held is given back for the next
 turn, and the thread carries on: a database that went away is waited out, never fatal.
 """
 
@@ -21,6 +22,7 @@ from hub.errors import ErpUnavailable
 from hub.intake import ReceiptsFirst
 from hub.ledger.presence import Presence, heartbeat_seconds, new_worker_id
 from hub.ledger.tables import IN_FLIGHT_STATES
+from hub.ledger.wakeup import WorkListener
 
 log = logging.getLogger("hub.worker")
 
@@ -98,6 +100,8 @@ class WorkerPool:
         self.workers = [Worker(hub, settings.worker_poll_seconds, on_settled, f"{self.worker_id}/{n}", turns) for n in range(1, concurrency + 1)]
         self._stop = threading.Event()
         self._heart: threading.Thread | None = None
+        engine = hub.ledger.engine
+        self.listener = WorkListener(engine, self.wake, settings.worker_poll_seconds) if engine.dialect.name == "postgresql" else None
 
     @property
     def owners(self) -> list[str]:
@@ -118,11 +122,15 @@ class WorkerPool:
             worker.start()
         self._heart = threading.Thread(target=self._beat, name="hub-heartbeat", daemon=True)
         self._heart.start()
+        if self.listener is not None:
+            self.listener.start()
         log.info("worker started: %s with %d thread(s); looks for work every %ss and at once when a file arrives here",
                  self.worker_id, len(self.workers), self.hub.settings.worker_poll_seconds)
 
     def stop(self, timeout: float = 30) -> None:
         self._stop.set()
+        if self.listener is not None:
+            self.listener.stop()
         for worker in self.workers:
             worker.stop(timeout)
         if self._heart is not None:

@@ -151,6 +151,29 @@ def test_the_heartbeat_renews_claims_without_waiting_for_the_files_a_step_holds(
     assert renewed[held] == leases[held] and renewed[waiting] > leases[waiting]
 
 
+def test_an_idle_worker_hears_at_once_of_a_file_another_process_received(hub, settings):
+    """On PostgreSQL a receipt wakes the workers of every process (LISTEN/NOTIFY) rather than
+    leaving the file until their next look, here two minutes away."""
+    if not settings.ledger_url.startswith("postgresql"):
+        pytest.skip("SQLite has no notices: there a worker looks every HUB_WORKER_POLL_SECONDS")
+    from hub.pipeline import Hub
+    from hub.worker import WorkerPool
+
+    pool = WorkerPool(Hub(settings.model_copy(update={"worker_poll_seconds": 120})), 1)
+    pool.start()
+    try:
+        assert pool.listener.listening.wait(10)
+        time.sleep(0.5)  # its thread has looked, found nothing and sleeps
+        [file_id] = received(hub, "summit-850-booked.edi")  # by another process's ledger
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and pool.settled == 0:
+            time.sleep(0.1)
+    finally:
+        pool.stop()
+    with hub.ledger.engine.connect() as conn:
+        assert conn.execute(text("SELECT state FROM documents WHERE interchange_id = :i"), {"i": file_id}).scalars().all() == ["answered"]
+
+
 def test_a_document_that_keeps_killing_its_worker_is_set_aside(hub, settings):
     [file_id] = received(hub, "summit-850-booked.edi")
     hub.process_interchange(file_id)  # settles it

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hub.db import writer
 from hub.ledger import tables as t
+from hub.ledger.wakeup import announce_work
 from hub.partners import OurIdentity, Partner, PartnerDirectory
 
 _UPSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}  # INSERT ... ON CONFLICT, by dialect
@@ -164,6 +165,8 @@ class Ledger:
                 self.mark_interchange(conn, interchange_id, "duplicate", duplicate_of=earlier,
                                       **{k: v for k, v in known.items() if v is not None})
             self.add_event(conn, interchange_id, None, None, "duplicate" if earlier else "received", {"sha256": sha})
+            if earlier is None:
+                announce_work(conn)
         return interchange_id, earlier
 
     @staticmethod
