@@ -8,7 +8,9 @@ deferred for reads, which never wait for a writer, and IMMEDIATE for connections
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from psycopg.types.json import Json
+from sqlalchemy import JSON, Connection, Engine, Table, create_engine, event
+from sqlalchemy import exc as sa_exc
 
 IMMEDIATE = {"sqlite_begin": "IMMEDIATE"}
 
@@ -47,3 +49,28 @@ def _connect(dbapi_connection, _record) -> None:
 def _begin(conn: Connection) -> None:
     mode = conn.get_execution_options().get("sqlite_begin", "")
     conn.exec_driver_sql(f"BEGIN {mode}".rstrip())
+
+
+def copy_many(conn: Connection, table: Table, rows: list[dict]) -> None:
+    """Insert many rows alike (each giving the same columns) at once: on PostgreSQL with COPY,
+    several times faster than an executemany (a batch's order lines, a step's ledger events);
+    elsewhere an executemany. Values are of the columns' Python types: on PostgreSQL no
+    SQLAlchemy conversion runs, so JSON columns are wrapped here (None as JSON null, as
+    SQLAlchemy stores it)."""
+    if not rows:
+        return
+    if conn.dialect.name != "postgresql":
+        conn.execute(table.insert(), rows)
+        return
+    columns = list(rows[0])
+    as_json = {name for name in columns if isinstance(table.c[name].type, JSON)}
+    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+    cursor = conn.connection.driver_connection.cursor()  # the psycopg connection of this transaction
+    try:
+        with cursor.copy(statement) as copy:
+            for row in rows:
+                if len(row) != len(columns):
+                    raise ValueError(f"rows for {table.name} give different columns: {sorted(row)} against {sorted(columns)}")
+                copy.write_row([Json(row[name]) if name in as_json else row[name] for name in columns])
+    except conn.dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy would raise it (IntegrityError, OperationalError ...)
+        raise sa_exc.DBAPIError.instance(statement, None, exc, conn.dialect.loaded_dbapi.Error) from exc

@@ -25,8 +25,9 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
 
-from adapters.erp.rows import copy_many, insert_many, next_number, set_next_number, take_number
+from adapters.erp.rows import insert_many, next_number, set_next_number, take_number
 from adapters.erp.schema import NUMBERING, allocations, inventory, sales_order_lines, sales_orders
+from hub.db import copy_many
 from hub.erp import OPEN_ORDER_STATUSES, Availability
 from hub.errors import BatchRefused, TransientError
 

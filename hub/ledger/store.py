@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, Text, and_, bindparam, cast, func, in
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from hub.db import writer
+from hub.db import copy_many, writer
 from hub.ledger import tables as t
 from hub.ledger.wakeup import announce_work
 from hub.partners import OurIdentity, Partner, PartnerDirectory
@@ -264,9 +264,8 @@ class Ledger:
     @staticmethod
     def add_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
         """Append transitions; each row may carry its own `at` (when it happened)."""
-        if rows:
-            stamp = now()
-            conn.execute(insert(t.events), [{"detail": None, "at": stamp, **r} for r in rows])
+        stamp = now()
+        copy_many(conn, t.events, [{"document_id": None, "from_state": None, "detail": None, "at": stamp, **r} for r in rows])
 
     @staticmethod
     def add_exceptions(conn: Connection, rows: list[dict[str, Any]], policy: Callable[[str], tuple[float, int]]) -> None:
@@ -282,8 +281,8 @@ class Ledger:
 
     @staticmethod
     def add_postings(conn: Connection, rows: list[dict[str, Any]]) -> None:
-        if rows:
-            conn.execute(insert(t.postings), [{"at": now(), **r} for r in rows])
+        stamp = now()
+        copy_many(conn, t.postings, [{"at": stamp, **r} for r in rows])
 
     # -- outbound -----------------------------------------------------------------------------
 
@@ -311,9 +310,8 @@ class Ledger:
     def add_outbox(conn: Connection, rows: list[dict[str, Any]]) -> None:
         """Outbound files, pending until they are put where the partner picks them up; each row may
         carry its own `created_at`."""
-        if rows:
-            stamp = now()
-            conn.execute(insert(t.outbox), [{"status": "pending", "attempts": 0, "created_at": stamp, **r} for r in rows])
+        stamp = now()
+        copy_many(conn, t.outbox, [{"status": "pending", "attempts": 0, "created_at": stamp, **r} for r in rows])
 
     @staticmethod
     def files_in_group(conn: Connection, partner_id: str, group_control: str) -> list[Any]:
