@@ -34,7 +34,6 @@ _SET_CONTROL_NUMBER = (
     .where(_counter.partner_id == bindparam("p"), _counter.kind == bindparam("k"))
     .values(last_value=bindparam("v"))
 )
-_INSERT_DOCUMENTS = insert(t.documents).returning(t.documents.c.id, sort_by_parameter_order=True)
 _UPDATE_DOCUMENTS = update(t.documents).where(t.documents.c.id == bindparam("_document_id"))  # SET: the columns given
 _i, _d, _o = t.interchanges.c, t.documents.c, t.outbox.c
 _ACKNOWLEDGE = (update(t.outbox).where(_o.id == bindparam("outbox_id"))
@@ -215,14 +214,19 @@ class Ledger:
 
     @staticmethod
     def add_documents(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
-        """Insert documents, one statement per set of columns given; their ids, in the order of `rows`."""
+        """Insert documents (COPY on PostgreSQL), one statement per set of columns given; their
+        ids, in the order of `rows`, read back by file and position (COPY returns none)."""
+        if not rows:
+            return []
         stamp = now()
-        ids: list[int] = [0] * len(rows)
         for positions in _by_columns(rows).values():
-            inserted = conn.execute(_INSERT_DOCUMENTS, [{"created_at": stamp, "updated_at": stamp, **rows[n]} for n in positions])
-            for n, document_id in zip(positions, inserted.scalars()):
-                ids[n] = document_id
-        return ids
+            copy_many(conn, t.documents, [{"created_at": stamp, "updated_at": stamp, **rows[n]} for n in positions])
+        places: dict[int, list[int]] = {}
+        for row in rows:
+            places.setdefault(row["interchange_id"], []).append(row["position"])
+        spans = [and_(_d.interchange_id == file, _d.position.between(min(found), max(found))) for file, found in places.items()]
+        ids = {(r.interchange_id, r.position): r.id for r in conn.execute(select(_d.id, _d.interchange_id, _d.position).where(or_(*spans)))}
+        return [ids[row["interchange_id"], row["position"]] for row in rows]
 
     @staticmethod
     def lock_document(conn: Connection, document_id: int) -> Any:
