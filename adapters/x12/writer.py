@@ -8,6 +8,7 @@ replaced by a space (partner text such as a description is the only place it can
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from datetime import datetime
 
 from adapters.x12.model import Delimiters
@@ -36,9 +37,14 @@ Segment = list[str]  # [id, element1, element2, ...]; a composite is one string 
 
 def clean(value: object, delimiters: Delimiters) -> str:
     text = "" if value is None else str(value)
-    for ch in {delimiters.element, delimiters.segment, delimiters.component, delimiters.repetition or ""} - {""}:
+    for ch in _separators(delimiters):
         text = text.replace(ch, " ")
     return text
+
+
+@cache
+def _separators(delimiters: Delimiters) -> tuple[str, ...]:
+    return tuple({delimiters.element, delimiters.segment, delimiters.component, delimiters.repetition or ""} - {""})
 
 
 def item_ids(buyer_part: str | None, vendor_part: str | None, upc: str | None, delimiters: Delimiters) -> list[str]:
