@@ -351,6 +351,72 @@ def test_gateway_over_the_hubs_sqlite_engine(tmp_path):
     engine.dispose()
 
 
+def test_the_erp_refuses_rows_that_refer_to_nothing_and_keeps_rows_referred_to(erp, engine):
+    """Orders, their lines and allocations keep their foreign keys (on PostgreSQL checked once per
+    statement, adapters.erp.statement_keys; SQLite checks them on the hub's engines): each change
+    below is refused, with the ERP's words."""
+    from hub.db import make_engine
+
+    engine = make_engine(engine.url.render_as_string(hide_password=False))
+    erp = ReferenceErp(engine)
+    draft = make_draft("doc-1", [("HS-2001", "EA", 2, 2)])
+    order_id = erp.post_sales_order(draft, take_what_is_there(draft.lines)).order_id
+    line = {"order_id": order_id, "line_no": 2, "sku": "HS-2001", "uom": "EA", "qty_ordered": 1, "unit_price": Decimal("1.00")}
+    with engine.connect() as conn:
+        [warehouse] = conn.execute(select(allocations.c.warehouse).where(allocations.c.order_id == order_id)).scalars().all()
+    refused = {
+        "a line of no order": sales_order_lines.insert().values(line | {"order_id": "SO-NONE"}),
+        "a line of no item": sales_order_lines.insert().values(line | {"sku": "NO-SUCH-SKU"}),
+        "an allocation of no line": allocations.insert().values(order_id=order_id, line_no=9, warehouse=warehouse, qty=1),
+        "an allocation from no warehouse": allocations.insert().values(order_id=order_id, line_no=1, warehouse="NOWHERE", qty=1),
+        "a line moved to no order": sales_order_lines.update().where(sales_order_lines.c.order_id == order_id).values(order_id="SO-NONE"),
+        "the lines of allocations": sales_order_lines.delete().where(sales_order_lines.c.order_id == order_id),
+        "the order of lines": sales_orders.delete().where(sales_orders.c.order_id == order_id),
+        "an order renumbered under its lines": sales_orders.update().where(sales_orders.c.order_id == order_id).values(order_id="SO-OTHER"),
+    }
+    for what, statement in refused.items():
+        with pytest.raises(sa_exc.IntegrityError, match="(?i)foreign key"), engine.begin() as conn:
+            conn.execute(statement)
+        assert what  # named for the failure report
+    with engine.begin() as conn:  # in order, children first, it is all allowed
+        conn.execute(sales_order_lines.insert().values(line))
+        conn.execute(allocations.delete().where(allocations.c.order_id == order_id))
+        conn.execute(sales_order_lines.delete().where(sales_order_lines.c.order_id == order_id))
+        conn.execute(sales_orders.delete().where(sales_orders.c.order_id == order_id))
+    engine.dispose()
+
+
+def test_an_order_cannot_be_deleted_while_another_transaction_adds_a_line_to_it(erp, engine):
+    """The per-statement check locks the orders its lines refer to, as a foreign key does: a delete
+    of one waits for the transaction adding the line, then finds it and is refused."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time")
+    with engine.begin() as conn:
+        conn.execute(sales_orders.insert().values(order_id="SO-LONE", customer_id="C100", customer_po="PO-LONE", order_date=date(2026, 11, 20),
+                                                  status="BOOKED", hold_codes="", total=Decimal("1.00")))
+    delete = sales_orders.delete().where(sales_orders.c.order_id == "SO-LONE")
+    with engine.connect() as adding:
+        adding.begin()
+        adding.execute(sales_order_lines.insert().values(order_id="SO-LONE", line_no=1, sku="HS-2001", uom="EA", qty_ordered=1, unit_price=Decimal("1.00")))
+        with pytest.raises(sa_exc.OperationalError, match="lock"), engine.begin() as conn:
+            conn.execute(text("SET LOCAL lock_timeout = '500ms'"))
+            conn.execute(delete)
+        adding.commit()
+    with pytest.raises(sa_exc.IntegrityError, match="still referred to"), engine.begin() as conn:
+        conn.execute(delete)
+
+
+def test_creating_the_schema_again_changes_nothing(engine):
+    create_schema(engine)
+    create_schema(engine)
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            keys = conn.execute(text("SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND conrelid = ANY("
+                                     "CAST(ARRAY['sales_orders', 'sales_order_lines', 'allocations'] AS regclass[]))")).scalar()
+            triggers = conn.execute(text("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'erp_key_%'")).scalar()
+        assert (keys, triggers) == (0, 5 * 4)
+
+
 # --- a batch: the postings of several documents in one transaction ---------------------------
 
 

@@ -18,17 +18,20 @@ from typing import Any
 from sqlalchemy import Boolean, Column, Connection, Date, Engine, Integer, Numeric, Table, func, select
 from sqlalchemy.exc import IntegrityError
 
+from adapters.erp import statement_keys
 from adapters.erp.schema import NUMBERING, erp_sequences, metadata, sales_orders
 from hub.errors import ConfigurationError, Location
 
 
 def create_schema(engine: Engine) -> None:
-    """Create the tables, indexes and number sequences that are missing (idempotent)."""
+    """Create the tables, indexes and number sequences that are missing, and on PostgreSQL the
+    per-statement checks of the busiest foreign keys (adapters.erp.statement_keys); idempotent."""
     metadata.create_all(engine)
     for table in metadata.sorted_tables:  # create_all adds indexes only with a new table
         for index in table.indexes:
             index.create(engine, checkfirst=True)
     with engine.begin() as conn:
+        statement_keys.install(conn)
         present = set(conn.scalars(select(erp_sequences.c.name)))
         for name in NUMBERING.keys() - present:
             conn.execute(erp_sequences.insert().values(name=name, next_value=1))
