@@ -1,7 +1,7 @@
 """Scale-out on PostgreSQL: the same work done by 1, 2 and 4 `hub worker` processes against one
 PostgreSQL on loopback.
 
-    .venv/bin/python bench/bench_scale.py [--runs 3] [--workers 1 2 4] [--pos 2000] [--lines 20] [--posts 2000] [--clients 8]
+    .venv/bin/python bench/bench_scale.py [--runs 3] [--workers 1 2 4] [--pos 2000] [--lines 20] [--posts 2000] [--clients 8] [--batch N]
 
 Starts a throwaway PostgreSQL cluster with tests/pg.sh (or uses HUB_BENCH_PG_URL, a server URL
 without a database), and for each run makes a fresh ledger and ERP database pair, seeded with
