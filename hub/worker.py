@@ -124,8 +124,9 @@ class WorkerPool:
         self._heart.start()
         if self.listener is not None:
             self.listener.start()
-        log.info("worker started: %s with %d thread(s); looks for work every %ss and at once when a file arrives here",
-                 self.worker_id, len(self.workers), self.hub.settings.worker_poll_seconds)
+        log.info("worker started: %s with %d thread(s); looks for work every %ss and at once when %s",
+                 self.worker_id, len(self.workers), self.hub.settings.worker_poll_seconds,
+                 "any process receives or queues work" if self.listener else "a file arrives in this process")
 
     def stop(self, timeout: float = 30) -> None:
         self._stop.set()
