@@ -369,23 +369,23 @@ class Ledger:
 
     def record_delivery_attempts(self, attempts: list[dict[str, Any]]) -> None:
         """Attempts at delivering files (outbox_id, attempt, method, outcome, status_code, error,
-        duration_ms), each with where it leaves its file (OUTBOX_STATUS_AFTER), in one transaction."""
+        duration_ms), each with where it leaves its file (OUTBOX_STATUS_AFTER), in one transaction:
+        the attempts in one COPY (PostgreSQL), the files one statement per outcome (a round of
+        pickup files all leave `ready` after their first attempt)."""
         if not attempts:
             return
         stamp = now()
-        leaves: dict[bool, list[dict[str, Any]]] = {True: [], False: []}  # delivered or not: what the outbox row gets
+        leaves: dict[tuple, list[int]] = {}  # what the outbox row gets -> the files that get it
         for a in attempts:
-            leaves[a["outcome"] == "delivered"].append({"outbox_id": a["outbox_id"], "status": self.OUTBOX_STATUS_AFTER[a["outcome"]],
-                                                        "attempts": a["attempt"], "last_error": a["error"]})
+            status = self.OUTBOX_STATUS_AFTER[a["outcome"]]
+            leaves.setdefault((status, a["attempt"], a["error"], a["outcome"] == "delivered"), []).append(a["outbox_id"])
         o = t.outbox.c
-        # only a file still pending: a partner may take a pickup file the moment it is placed
-        leave = (update(t.outbox).where(o.id == bindparam("outbox_id"), o.status == "pending")
-                 .values(status=bindparam("status"), attempts=bindparam("attempts"), last_error=bindparam("last_error")))
         with self.writer.begin() as conn:
-            conn.execute(insert(t.delivery_attempts), [{**a, "at": stamp} for a in attempts])
-            for delivered, rows in leaves.items():
-                if rows:
-                    conn.execute(leave.values(delivered_at=stamp) if delivered else leave, rows)
+            copy_many(conn, t.delivery_attempts, [{**a, "at": stamp} for a in attempts])
+            for (status, attempt, error, delivered), ids in leaves.items():
+                # only a file still pending: a partner may take a pickup file the moment it is placed
+                values = {"status": status, "attempts": attempt, "last_error": error} | ({"delivered_at": stamp} if delivered else {})
+                conn.execute(update(t.outbox).where(o.id.in_(ids), o.status == "pending").values(**values))
 
     def reopen_outbox(self, outbox_ids: list[int], audit: Callable[[Connection, list[int]], None] | None = None) -> list[int]:
         """Send files again: pending, with a new round of attempts (earlier attempts stay on record).
