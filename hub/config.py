@@ -51,8 +51,8 @@ class Settings(BaseSettings):
         """A step has a fixed cost (claims, the ERP's reference data, commits) that larger steps
         share out. On PostgreSQL a long step holds only its own rows; on SQLite it holds the one
         write lock, and receipts wait for it."""
-        if self.worker_batch is None:
-            self.worker_batch = 20 if self.ledger_url.startswith("sqlite") else 100
+        if self.worker_batch is None:  # from database_url, not ledger_url: a cached ledger_url would outlive a model_copy
+            self.worker_batch = 20 if (self.database_url or "sqlite").startswith("sqlite") else 100
         return self
 
     def queue_policy(self, queue: str) -> tuple[float, int]:

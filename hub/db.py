@@ -62,14 +62,15 @@ def copy_many(conn: Connection, table: Table, rows: list[dict]) -> None:
     if conn.dialect.name != "postgresql":
         conn.execute(table.insert(), rows)
         return
-    columns = list(rows[0])
+    first = rows[0].keys()
+    columns = list(first)
     as_json = {name for name in columns if isinstance(table.c[name].type, JSON)}
     statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
     cursor = conn.connection.driver_connection.cursor()  # the psycopg connection of this transaction
     try:
         with cursor.copy(statement) as copy:
             for row in rows:
-                if len(row) != len(columns):
+                if row.keys() != first:
                     raise ValueError(f"rows for {table.name} give different columns: {sorted(row)} against {sorted(columns)}")
                 copy.write_row([Json(row[name]) if name in as_json else row[name] for name in columns])
     except conn.dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy would raise it (IntegrityError, OperationalError ...)
