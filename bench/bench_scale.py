@@ -2,11 +2,14 @@
 PostgreSQL on loopback.
 
     .venv/bin/python bench/bench_scale.py [--runs 3] [--workers 1 2 4] [--pos 2000] [--lines 20] [--posts 2000] [--clients 8] [--batch N]
+                                          [--delivery apart|in-workers]
 
 Starts a throwaway PostgreSQL cluster with tests/pg.sh (or uses HUB_BENCH_PG_URL, a server URL
 without a database), and for each run makes a fresh ledger and ERP database pair, seeded with
 the reference scenario plus 40 synthetic customers (tests/synthetic_customers.py), stock and
-credit raised so every order books. The workers are started and idle before the work arrives:
+credit raised so every order books. The workers are started and idle before the work arrives,
+with one `hub deliver` process beside them (`hub worker --no-delivery`; --delivery in-workers: each
+worker delivers, the default of `hub worker`):
 
   interchange  one X12 850 interchange of --pos POs x --lines lines from Summit (one customer,
                so its orders are decided one after another: a customer's credit depends on them)
@@ -100,9 +103,10 @@ def cpu_seconds(pid: int) -> tuple[float, float]:
 
 
 class Fleet:
-    """A seeded database pair and `workers` idle `hub worker` processes on it."""
+    """A seeded database pair and `workers` idle `hub worker` processes on it, and `hub deliver`
+    unless the workers deliver (`delivery` "in-workers")."""
 
-    def __init__(self, cluster: Cluster, folder: Path, workers: int, batch: int | None = None):
+    def __init__(self, cluster: Cluster, folder: Path, workers: int, batch: int | None, delivery: str):
         seed, mappings = make_seed(folder, CUSTOMERS, random.Random(1), on_hand=100_000_000)
         rewrite_csv(seed / "erp" / "customers.csv", lambda row: {**row, "credit_limit": "1000000000.00", "credit_hold": "false"})
         self.settings = Settings(data_dir=folder / "var", database_url=cluster.database("ledger"), erp_database_url=cluster.database("erp"),
@@ -114,19 +118,23 @@ class Fleet:
         if batch is not None:
             self.env["HUB_WORKER_BATCH"] = str(batch)
         self.folder = folder
-        self.processes = [self._start(f"worker-{n}", "worker") for n in range(workers)]
-        self._wait_for_logs("worker started")
+        apart = delivery == "apart"
+        self.processes = [self._start(f"worker-{n}", "worker", *(["--no-delivery"] if apart else [])) for n in range(workers)]
+        if apart:
+            self.processes.append(self._start("delivery", "deliver"))
+        self._wait_for_logs("worker-*.log", "worker started")
+        self._wait_for_logs("delivery.log" if apart else "worker-*.log", "delivery started")
         self.started_cpu = {process.pid: cpu_seconds(process.pid)[0] for process in self.processes}  # start-up is not the work's
 
     def _start(self, name: str, *command: str) -> subprocess.Popen:
         log = (self.folder / f"{name}.log").open("w")
         return subprocess.Popen([sys.executable, "-m", "hub.cli", *command], env=self.env, stdout=log, stderr=subprocess.STDOUT)
 
-    def _wait_for_logs(self, words: str) -> None:
+    def _wait_for_logs(self, pattern: str, words: str) -> None:
         deadline = time.monotonic() + 60
-        while not all(words in log.read_text() for log in self.folder.glob("worker-*.log")):
+        while not all(words in log.read_text() for log in self.folder.glob(pattern)):
             if time.monotonic() > deadline:
-                raise RuntimeError(f"the workers did not start; see {self.folder}")
+                raise RuntimeError(f"the processes did not start; see {self.folder}")
             time.sleep(0.1)
 
     def api_node(self) -> int:
@@ -161,10 +169,11 @@ class Fleet:
         return [(_unix(r.received_at), _unix(r.updated_at)) for r in found]
 
     def stop(self) -> dict[str, float]:
-        """Stop the processes; the CPU seconds they used since they were ready: all workers together, the API node."""
-        used = {"workers": 0.0, "api": 0.0}
+        """Stop the processes; the CPU seconds they used since they were ready: all workers together, delivery, the API node."""
+        used = {"workers": 0.0, "delivery": 0.0, "api": 0.0}
+        part = {"worker": "workers", "deliver": "delivery", "serve": "api"}
         for process in self.processes:
-            used["api" if "serve" in process.args else "workers"] += cpu_seconds(process.pid)[0] - self.started_cpu.get(process.pid, 0.0)
+            used[part[process.args[3]]] += cpu_seconds(process.pid)[0] - self.started_cpu.get(process.pid, 0.0)
             process.terminate()
         for process in self.processes:
             process.wait(60)
@@ -225,9 +234,11 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--only", choices=["interchange", "webhook"])
     parser.add_argument("--batch", type=int, help="HUB_WORKER_BATCH for the workers (default: theirs, 100 on PostgreSQL)")
+    parser.add_argument("--delivery", choices=["apart", "in-workers"], default="apart",
+                        help="who delivers the outbox: one `hub deliver` process (default), or each worker")
     args = parser.parse_args()
     cluster = Cluster()
-    print(f"PostgreSQL: {cluster.url}; {os.cpu_count()} cores")
+    print(f"PostgreSQL: {cluster.url}; {os.cpu_count()} cores; delivery {args.delivery}")
     try:
         for name, run in (("interchange", interchange_run), ("webhook", webhook_run)):
             if args.only and name != args.only:
@@ -236,7 +247,7 @@ def main() -> None:
                 results, cpu = [], []
                 for _ in range(args.runs):
                     with tempfile.TemporaryDirectory(prefix="hub-bench-scale.") as folder:
-                        fleet = Fleet(cluster, Path(folder), workers, args.batch)
+                        fleet = Fleet(cluster, Path(folder), workers, args.batch, args.delivery)
                         server_before, clients_before = cluster.cpu_seconds(), time.process_time()
                         try:
                             times = run(fleet, args)
@@ -253,7 +264,7 @@ def main() -> None:
                 print(f"{name:11s} {workers} worker(s): median {statistics.median(rates):6.0f} docs/s, p50 {statistics.median(p50s):7.0f} ms,"
                       f" p99 {statistics.median(p99s):7.0f} ms{received}  (runs: {', '.join(f'{r:.0f}' for r in rates)} docs/s;"
                       f" p99 {', '.join(f'{p:.0f}' for p in p99s)} ms)", flush=True)
-                parts = ", ".join(f"{part} {statistics.median(run[part] for run in cpu):.1f}" for part in ("workers", "api", "postgres", "bench"))
+                parts = ", ".join(f"{part} {statistics.median(run[part] for run in cpu):.1f}" for part in ("workers", "delivery", "api", "postgres", "bench"))
                 print(f"{'':11s} CPU ms per document (median): {parts}", flush=True)
     finally:
         cluster.stop()

@@ -17,8 +17,9 @@ A channel makes one attempt; the Dispatcher does the rest:
 Each partner's files go in order, one at a time, in that partner's own asyncio task, so a partner
 whose endpoint is down delays no one else. Blocking ledger and file work runs in threads.
 
-Who calls what: `hub serve` / `hub worker` run `run(stop)` and call `wake()` when a worker has
-settled a file; `hub ingest` (Hub.deliver_outbox) calls `place_pickups()`, so pickup files appear at
+Who calls what: `hub serve` / `hub worker` / `hub deliver` run `run(stop)`, which also wakes on
+PostgreSQL's notice of new outbound files from any process (hub.ledger.wakeup); a worker in the
+same process calls `wake()` when it has settled a file; `hub ingest` (Hub.deliver_outbox) calls `place_pickups()`, so pickup files appear at
 once while pushes wait for the service; `hub outbox deliver` and tests call `drain()`.
 """
 
@@ -39,6 +40,7 @@ from hub.config import Settings
 from hub.errors import HubError
 from hub.ledger.presence import new_worker_id
 from hub.ledger.store import Ledger
+from hub.ledger.wakeup import OUTBOX, Listener
 from hub.partners import Delivery, Partner
 from hub.registry import Registry
 
@@ -162,7 +164,11 @@ class Dispatcher:
         partner that has files to deliver and none running. Stopping cancels the partners' tasks;
         an attempt cut short is not on record, and the file is sent again on the next start."""
         self._loop, self._wakeup = asyncio.get_running_loop(), asyncio.Event()
-        log.info("delivery started (looks for outbound files every %ss, and at once when a file settles here)", self.poll_seconds)
+        listener = Listener.on_postgresql(self.ledger.engine, OUTBOX, self.wake, self.poll_seconds)
+        if listener is not None:
+            listener.start()
+        log.info("delivery started: looks for outbound files every %ss, and at once when %s", self.poll_seconds,
+                 "any process makes one" if listener else "a worker in this process settles one")
         try:
             while not stop.is_set():
                 self._wakeup.clear()
@@ -173,6 +179,8 @@ class Dispatcher:
                     log.exception("delivery could not read the outbox; tries again in %ss", self.poll_seconds)
                 await self._sleep(stop)
         finally:
+            if listener is not None:
+                await asyncio.to_thread(listener.stop)
             self._loop = self._wakeup = None
             tasks = list(self._tasks.values())
             for task in tasks:

@@ -50,7 +50,7 @@ from hub.ledger import tables as t
 from hub.ledger.queue import QUEUED, WorkQueue
 from hub.ledger.presence import new_worker_id
 from hub.ledger.store import Ledger
-from hub.ledger.wakeup import announce_work
+from hub.ledger.wakeup import WORK, announce
 from hub.orders.booking import rejection
 from hub.mapping import MappingEngine
 from hub.flows import FlowContext, flow_for
@@ -316,7 +316,7 @@ class Hub:
                 batch.flush(conn)
         batch.flush(conn)
         if runs and not decide_now:  # queued for any worker
-            announce_work(conn)
+            announce(conn, WORK)
         reports = [run.report() for run in runs]
         if result.problems and not result.documents:
             reports += self._file_level_report(row, partner.id, result.problems)

@@ -1,9 +1,10 @@
 """The running hub: the HTTP API, the SFTP server, a worker and outbound delivery in one process.
 
 `hub serve` runs all of them (the embedded default; `--no-workers` for an API node); `hub worker`
-runs only workers and delivery, on as many machines as needed against one PostgreSQL. They share
-one asyncio loop, except the workers, which run documents in their own threads (the pipeline is
-synchronous) and are woken by intake in this process. Everything stops together on SIGINT/SIGTERM or when `stop` is set.
+runs only workers and delivery (`--no-delivery`: workers alone), on as many machines as needed
+against one PostgreSQL; `hub deliver` runs delivery alone. They share one asyncio loop, except
+the workers, which run documents in their own threads (the pipeline is synchronous) and are woken
+by intake in this process. Everything stops together on SIGINT/SIGTERM or when `stop` is set.
 """
 
 from __future__ import annotations
@@ -41,13 +42,16 @@ class _Uvicorn(uvicorn.Server):
 
 
 class Service:
-    def __init__(self, settings: Settings, http: Listen | None, sftp: Listen | None, workers: int = 1):
-        """`workers`: worker threads in this process (0: none, an API node)."""
+    def __init__(self, settings: Settings, http: Listen | None, sftp: Listen | None, workers: int = 1, delivery: bool | None = None):
+        """`workers`: worker threads in this process (0: none, an API node or a delivery process).
+        `delivery`: deliver the outbox here; by default when there are workers."""
         self.settings = settings
         self.hub = Hub(settings)
-        self.dispatcher = self.hub.dispatcher if workers else None
+        delivery = bool(workers) if delivery is None else delivery
+        self.dispatcher = self.hub.dispatcher if delivery else None
         turns = ReceiptsFirst()
-        self.worker = WorkerPool(self.hub, workers, on_settled=self.dispatcher.wake, turns=turns) if workers else None
+        self.worker = WorkerPool(self.hub, workers, on_settled=self.dispatcher.wake if delivery else lambda: None, turns=turns,
+                                 delivers=delivery) if workers or delivery else None
         self.intake = Intake(self.hub.ledger, wake=self.worker.wake if self.worker else lambda: None, turns=turns)
         self.http, self.sftp = http, sftp
         self.http_port: int | None = None
@@ -60,6 +64,7 @@ class Service:
             if self.worker:
                 self.worker.start()
                 parts.callback(self.worker.stop)
+            if self.dispatcher:
                 delivery = asyncio.create_task(self.dispatcher.run(stop))
                 parts.push_async_callback(_finish, delivery)
             if self.sftp:

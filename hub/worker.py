@@ -4,7 +4,7 @@ to split and batches of documents to decide, and hand what they settled to deliv
 `hub serve` runs them beside its servers, `hub worker --concurrency N` alone; a `WorkerPool` is
 one process's N threads, its row in `workers` (hub.ledger.presence) and its heartbeat, which
 renews the leases of what its threads hold (a live worker never loses a claim; a dead one's claims
-come back after HUB_LEASE_SECONDS).
+come back after HUB_LEASE_SECONDS). `hub deliver` has a pool of no threads: its presence only.
 
 A thread sleeps until work arrives: an intake in the same process wakes it, and on PostgreSQL so
 does work another process received or left (hub.ledger.wakeup); otherwise it looks again when
@@ -22,7 +22,7 @@ from hub.errors import ErpUnavailable
 from hub.intake import ReceiptsFirst
 from hub.ledger.presence import Presence, heartbeat_seconds, new_worker_id
 from hub.ledger.tables import IN_FLIGHT_STATES
-from hub.ledger.wakeup import WorkListener
+from hub.ledger.wakeup import WORK, Listener
 
 log = logging.getLogger("hub.worker")
 
@@ -89,19 +89,21 @@ class Worker:
 
 
 class WorkerPool:
-    """One process's workers: `concurrency` threads, its presence and heartbeat."""
+    """One process's workers: `concurrency` threads (0 in a process that only delivers), its
+    presence, which says whether it `delivers` the outbox too, and its heartbeat."""
 
-    def __init__(self, hub, concurrency: int, on_settled: Callable[[], None] = lambda: None, turns: ReceiptsFirst | None = None):
+    def __init__(self, hub, concurrency: int, on_settled: Callable[[], None] = lambda: None, turns: ReceiptsFirst | None = None,
+                 delivers: bool = True):
         settings = hub.settings
         self.hub = hub
+        self.delivers = delivers
         self.worker_id = new_worker_id()
         self.heartbeat_seconds = heartbeat_seconds(settings.lease_seconds)
         self.presence = Presence(hub.ledger, self.heartbeat_seconds)
         self.workers = [Worker(hub, settings.worker_poll_seconds, on_settled, f"{self.worker_id}/{n}", turns) for n in range(1, concurrency + 1)]
         self._stop = threading.Event()
         self._heart: threading.Thread | None = None
-        engine = hub.ledger.engine
-        self.listener = WorkListener(engine, self.wake, settings.worker_poll_seconds) if engine.dialect.name == "postgresql" else None
+        self.listener = Listener.on_postgresql(hub.ledger.engine, WORK, self.wake, settings.worker_poll_seconds) if self.workers else None
 
     @property
     def owners(self) -> list[str]:
@@ -117,16 +119,18 @@ class WorkerPool:
 
     def start(self) -> None:
         self._release_orphans()
-        self.presence.arrive(self.worker_id, len(self.workers))
+        self.presence.arrive(self.worker_id, len(self.workers), self.delivers)
         for worker in self.workers:
             worker.start()
         self._heart = threading.Thread(target=self._beat, name="hub-heartbeat", daemon=True)
         self._heart.start()
         if self.listener is not None:
             self.listener.start()
-        log.info("worker started: %s with %d thread(s); looks for work every %ss and at once when %s",
-                 self.worker_id, len(self.workers), self.hub.settings.worker_poll_seconds,
-                 "any process receives or queues work" if self.listener else "a file arrives in this process")
+        if self.workers:
+            log.info("worker started: %s with %d thread(s); looks for work every %ss and at once when %s; %s",
+                     self.worker_id, len(self.workers), self.hub.settings.worker_poll_seconds,
+                     "any process receives or queues work" if self.listener else "a file arrives in this process",
+                     "delivers the outbox too" if self.delivers else "leaves the outbox to `hub deliver`")
 
     def stop(self, timeout: float = 30) -> None:
         self._stop.set()

@@ -237,6 +237,32 @@ def test_a_partner_whose_endpoint_hangs_delays_no_one_else(hub, settings, receiv
     assert (response.status, response.attempts) == ("pending", 0)  # in order: waits behind the 997
 
 
+def test_delivery_hears_at_once_of_files_another_process_made(hub, settings, receivers):
+    """On PostgreSQL new outbound files wake the delivery of every process (LISTEN/NOTIFY), so a
+    `hub deliver` apart from the workers sends them at once, not at its next look."""
+    if not settings.ledger_url.startswith("postgresql"):
+        pytest.skip("SQLite has no notices: there delivery looks every few seconds and when a worker in its process settles a file")
+    healthy = receivers(200)
+    push_to(hub, settings, "P-SUMMIT", healthy.url)
+    deliver = dispatcher(hub, settings)
+    deliver.poll_seconds = 120  # its next look is far away
+
+    async def scenario() -> float:
+        stop = asyncio.Event()
+        service = asyncio.create_task(deliver.run(stop))
+        await asyncio.sleep(1)  # it has looked, found nothing and listens
+        started = time.monotonic()
+        await asyncio.to_thread(hub.ingest_file, SUMMIT_850)  # as in another process: no wake()
+        while len(healthy.requests) < 2 and time.monotonic() - started < 15:
+            await asyncio.sleep(0.02)
+        stop.set()
+        await service
+        return time.monotonic() - started
+
+    took = asyncio.run(scenario())
+    assert [row.status for row in outbox(hub, "P-SUMMIT")] == ["delivered", "delivered"], f"after {took:.1f} s"
+
+
 # -- pickup and the CLI -----------------------------------------------------------------------------
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from hub.credentials import CredentialStore
 from hub.ledger import tables as t
 from hub.signing import signed_headers
-from tests.conftest import DOCUMENTS, token_for
+from tests.conftest import DOCUMENTS, hub_command, token_for
 from tests.live import HubProcess, wait_until
 
 PASSWORD = "summit sftp password"
@@ -129,3 +129,30 @@ def test_killing_the_server_during_uploads_loses_no_confirmed_file(hub, settings
                    60, "every received file to be run")
     finally:
         restarted.stop()
+
+
+def test_a_worker_without_delivery_leaves_the_outbox_to_hub_deliver(hub, settings):
+    """`hub worker --no-delivery` decides and leaves the answers pending; `hub status` says nothing
+    delivers them; `hub deliver` puts them in the partner's pickup folder."""
+    hub.ledger.receive((DOCUMENTS / "summit-850-booked.edi").read_bytes(), "sftp", "summit-850-booked.edi", None)
+    pickup = settings.outbox_dir / "P-SUMMIT"
+    worker = HubProcess(settings, "worker", "--no-delivery")
+    try:
+        worker.wait_for_log("P-SUMMIT 850 SUM-PO-1001 -> answered")
+        assert "leaves the outbox to `hub deliver`" in worker.output() and "delivery started" not in worker.output()
+        shown = hub_command(settings, "status")
+        assert ": 1 thread(s), up " in shown.stdout
+        assert "outbox: 2 file(s) to deliver; the oldest was made " in shown.stdout
+        assert "(nothing delivers them until `hub serve`, `hub worker` or `hub deliver` runs)" in shown.stdout
+        assert not pickup.exists() or not list(pickup.glob("*.x12"))
+
+        deliver = HubProcess(settings, "deliver")
+        try:
+            wait_until(lambda: pickup.exists() and len(list(pickup.glob("*.x12"))) == 2, what="the 997 and 855 in Summit's outbox")
+            shown = hub_command(settings, "status")
+            assert ": delivers only, up " in shown.stdout and "outbox: 0 file(s) to deliver\n" in shown.stdout
+            assert "worker started" not in deliver.output()
+        finally:
+            assert deliver.stop() == 0
+    finally:
+        assert worker.stop() == 0

@@ -19,7 +19,7 @@ def add_commands(sub) -> None:
     resume.add_argument("--json", action="store_true")
     resume.set_defaults(run=cmd_resume)
 
-    status = sub.add_parser("status", help="workers alive, documents per state, the queue and open exceptions per queue")
+    status = sub.add_parser("status", help="workers alive, documents per state, the queue, open exceptions per queue and the outbox")
     status.set_defaults(run=cmd_status)
 
 
@@ -78,10 +78,12 @@ def print_status(ledger, settings: Settings) -> None:
     from hub.ledger.store import now
 
     at = now()
-    workers = Presence(ledger, heartbeat_seconds(settings.lease_seconds)).alive()
+    processes = Presence(ledger, heartbeat_seconds(settings.lease_seconds)).alive()
+    workers = [p for p in processes if p.concurrency]
     print(f"workers alive: {len(workers)}" + ("" if workers else " (files wait until `hub serve` or `hub worker` runs)"))
-    for w in workers:
-        print(f"    {w.id}: {w.concurrency} thread(s), up {_ago(at, w.started_at)}, seen {_ago(at, w.seen_at)} ago, {w.done} settled")
+    for p in processes:
+        what = f"{p.concurrency} thread(s){', delivers' if p.delivers else ''}" if p.concurrency else "delivers only"
+        print(f"    {p.id}: {what}, up {_ago(at, p.started_at)}, seen {_ago(at, p.seen_at)} ago, {p.done} settled")
     counts = ledger.state_counts()
     print("documents: " + (", ".join(f"{state} {n}" for state, n in sorted(counts.items())) or "none"))
     queues: dict[str, int] = {}
@@ -93,6 +95,13 @@ def print_status(ledger, settings: Settings) -> None:
     if depth["oldest_received_at"] is not None:
         waiting += f"; the oldest waiting arrived {_duration(depth['waited_seconds'])} ago ({depth['oldest_received_at']:%Y-%m-%d %H:%M:%S} UTC)"
     print(f"queue: {waiting}")
+    pending, oldest = ledger.outbox_waiting()
+    outbox = f"outbox: {pending} file(s) to deliver"
+    if oldest is not None:
+        outbox += f"; the oldest was made {_ago(at, oldest)} ago"
+    if not any(p.delivers for p in processes):
+        outbox += " (nothing delivers them until `hub serve`, `hub worker` or `hub deliver` runs)"
+    print(outbox)
 
 
 def _ago(at, then) -> str:

@@ -1,4 +1,5 @@
-"""`hub serve` (HTTP API + SFTP + worker) and `hub worker` (worker and delivery only)."""
+"""`hub serve` (HTTP API + SFTP + worker), `hub worker` (worker and delivery only) and `hub deliver`
+(delivery only)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,13 @@ def add_commands(sub) -> None:
     worker = sub.add_parser("worker", help="run a worker alone: run received files and queued documents, deliver the outbox")
     worker.add_argument("--concurrency", type=_positive, default=1, metavar="N",
                         help="worker threads in this process (default 1); each holds up to two connections per database")
+    worker.add_argument("--no-delivery", action="store_true",
+                        help="leave delivering the outbox to `hub deliver` (which then must run somewhere), so this process only works")
     worker.set_defaults(run=cmd_worker)
+
+    deliver = sub.add_parser("deliver", help="run delivery alone: hand outbound files to partners as workers make them, until stopped "
+                                             "(beside `hub worker --no-delivery`; `hub outbox deliver` delivers once and returns)")
+    deliver.set_defaults(run=cmd_deliver)
 
 
 def cmd_serve(args) -> int:
@@ -42,14 +49,22 @@ def cmd_serve(args) -> int:
 
 
 def cmd_worker(args) -> int:
-    from hub.service import Service
-
     settings = _started_settings()
     if settings.db_pool_size < args.concurrency + 2:  # each thread posts to the ERP while its ledger transaction is open
         settings = settings.model_copy(update={"db_pool_size": args.concurrency + 2})
+    return _run_without_servers(settings, workers=args.concurrency, delivery=not args.no_delivery)
+
+
+def cmd_deliver(args) -> int:
+    return _run_without_servers(_started_settings(), workers=0, delivery=True)
+
+
+def _run_without_servers(settings: Settings, workers: int, delivery: bool) -> int:
+    from hub.service import Service
+
     for line in initialise(settings, None):
         log.info("%s", line)
-    return _run(Service(settings, http=None, sftp=None, workers=args.concurrency))
+    return _run(Service(settings, http=None, sftp=None, workers=workers, delivery=delivery))
 
 
 def _positive(text: str) -> int:

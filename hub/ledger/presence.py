@@ -1,6 +1,6 @@
-"""Which worker processes are at work: each has a row in `workers` and stamps `seen_at` every few
-seconds (its heartbeat, which also renews its leases); `hub status` counts as alive those seen
-within three heartbeats."""
+"""Which worker and delivery processes are at work: each has a row in `workers` and stamps
+`seen_at` every few seconds (its heartbeat, which also renews its leases); `hub status` counts as
+alive those seen within three heartbeats."""
 
 from __future__ import annotations
 
@@ -33,11 +33,12 @@ class Presence:
         self.ledger = ledger
         self.heartbeat_seconds = heartbeat_seconds
 
-    def arrive(self, worker_id: str, concurrency: int) -> None:
+    def arrive(self, worker_id: str, concurrency: int, delivers: bool = True) -> None:
+        """A process starts: `concurrency` worker threads (0: it only delivers), `delivers` the outbox or not."""
         at = now()
         with self.ledger.writer.begin() as conn:
             conn.execute(insert(t.workers).values(id=worker_id, host=socket.gethostname(), pid=os.getpid(), concurrency=concurrency,
-                                                  started_at=at, seen_at=at, done=0))
+                                                  delivers=delivers, started_at=at, seen_at=at, done=0))
 
     def beat(self, worker_id: str, done: int) -> None:
         with self.ledger.writer.begin() as conn:
@@ -48,7 +49,7 @@ class Presence:
             conn.execute(update(t.workers).where(_w.id == worker_id).values(seen_at=now(), stopped_at=now(), done=done))
 
     def alive(self) -> list[Any]:
-        """Workers that have not stopped and were seen within three heartbeats, oldest first."""
+        """Processes that have not stopped and were seen within three heartbeats, oldest first."""
         since = now() - timedelta(seconds=3 * self.heartbeat_seconds)
         with self.ledger.engine.connect() as conn:
             return conn.execute(select(t.workers).where(_w.stopped_at.is_(None), _w.seen_at >= since).order_by(_w.started_at)).all()

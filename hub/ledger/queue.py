@@ -35,7 +35,7 @@ from sqlalchemy import Connection, exists, func, or_, select, update
 
 from hub.ledger import tables as t
 from hub.ledger.store import Ledger, now
-from hub.ledger.wakeup import announce_work
+from hub.ledger.wakeup import WORK, announce
 from hub.timespan import utc
 
 _i, _d = t.interchanges.c, t.documents.c
@@ -153,7 +153,7 @@ class WorkQueue:
 
     def release(self, owners: Iterable[str]) -> None:
         """Give back what `owners` claimed and did not settle (a worker stopping, a batch that failed)."""
-        self._lease_until(owners, None, announce=True)
+        self._lease_until(owners, None, tell_workers=True)
 
     def give_back(self, owner: str, interchange_ids: Iterable[int] = (), document_ids: Iterable[int] = ()) -> None:
         """Give back claims of `owner` whose work failed for a reason outside it (the ERP could not
@@ -167,18 +167,20 @@ class WorkQueue:
             if document_ids:
                 conn.execute(update(t.documents).where(_d.id.in_(document_ids), _d.lease_owner == owner, _d.state == QUEUED)
                              .values(lease_until=None, attempts=_d.attempts - 1))
-            announce_work(conn)
+            announce(conn, WORK)
 
-    def _lease_until(self, owners: Iterable[str], until: datetime | None, skip_locked: bool = False, announce: bool = False) -> None:
+    def _lease_until(self, owners: Iterable[str], until: datetime | None, skip_locked: bool = False, tell_workers: bool = False) -> None:
         """Set the expiry of every unsettled claim of `owners` (None: free for anyone, and
-        `announce` tells the other workers)."""
+        `tell_workers` wakes the other workers)."""
         owners = list(owners)
+        if not owners:  # a process that only delivers
+            return
         with self.ledger.writer.begin() as conn:
             for table, unsettled in ((t.interchanges, _i.status == "received"), (t.documents, _d.state == QUEUED)):
                 claims = select(table.c.id).where(table.c.lease_owner.in_(owners), unsettled).with_for_update(skip_locked=skip_locked)
                 conn.execute(update(table).where(table.c.id.in_(claims)).values(lease_until=until))
-            if announce:
-                announce_work(conn)
+            if tell_workers:
+                announce(conn, WORK)
 
     # -- for people ------------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hub.db import copy_many, writer
 from hub.ledger import tables as t
-from hub.ledger.wakeup import announce_work
+from hub.ledger.wakeup import OUTBOX, WORK, announce
 from hub.partners import OurIdentity, Partner, PartnerDirectory
 
 _UPSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}  # INSERT ... ON CONFLICT, by dialect
@@ -165,7 +165,7 @@ class Ledger:
                                       **{k: v for k, v in known.items() if v is not None})
             self.add_event(conn, interchange_id, None, None, "duplicate" if earlier else "received", {"sha256": sha})
             if earlier is None:
-                announce_work(conn)
+                announce(conn, WORK)
         return interchange_id, earlier
 
     @staticmethod
@@ -313,9 +313,11 @@ class Ledger:
     @staticmethod
     def add_outbox(conn: Connection, rows: list[dict[str, Any]]) -> None:
         """Outbound files, pending until they are put where the partner picks them up; each row may
-        carry its own `created_at`."""
-        stamp = now()
-        copy_many(conn, t.outbox, [{"status": "pending", "attempts": 0, "created_at": stamp, **r} for r in rows])
+        carry its own `created_at`. The processes that deliver hear of them at commit."""
+        if rows:
+            stamp = now()
+            copy_many(conn, t.outbox, [{"status": "pending", "attempts": 0, "created_at": stamp, **r} for r in rows])
+            announce(conn, OUTBOX)
 
     @staticmethod
     def files_in_group(conn: Connection, partner_id: str, group_control: str) -> list[Any]:
@@ -353,6 +355,13 @@ class Ledger:
         o = t.outbox.c
         with self.engine.connect() as conn:
             return list(conn.execute(select(o.partner_id).where(o.status == "pending").distinct().order_by(o.partner_id)).scalars())
+
+    def outbox_waiting(self) -> tuple[int, datetime | None]:
+        """How many files wait to be delivered, and when the oldest of them was made (`hub status`)."""
+        o = t.outbox.c
+        with self.engine.connect() as conn:
+            count, oldest = conn.execute(select(func.count(), func.min(o.created_at)).where(o.status == "pending")).one()
+        return count, oldest
 
     def claim_outbox(self, outbox_id: int, owner: str, seconds: float) -> bool:
         """Take a pending file for one delivery attempt (and the wait after it) unless another
@@ -398,6 +407,7 @@ class Ledger:
                 audit(conn, found)
             if found:
                 conn.execute(update(t.outbox).where(o.id.in_(found)).values(status="pending", attempts=0, last_error=None, delivered_at=None, lease_until=None))
+                announce(conn, OUTBOX)
         return found
 
     def dead_outbox_ids(self, partner_id: str) -> list[int]:

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 
 metadata = MetaData()
@@ -294,14 +295,15 @@ audit = Table(
     Column("after", JSON, nullable=True),
 )
 
-# Worker processes (`hub worker`, `hub serve`): each says it is alive every few seconds (`hub status`).
+# Worker and delivery processes (`hub worker`, `hub serve`, `hub deliver`): each says it is alive every few seconds (`hub status`).
 workers = Table(
     "workers",
     metadata,
     Column("id", String(100), primary_key=True),  # host:pid:random
     Column("host", String(200), nullable=False),
     Column("pid", Integer, nullable=False),
-    Column("concurrency", Integer, nullable=False),
+    Column("concurrency", Integer, nullable=False),  # worker threads; 0 for a process that only delivers (`hub deliver`)
+    Column("delivers", Boolean, nullable=False, default=True, server_default=true()),  # runs outbound delivery
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("seen_at", DateTime(timezone=True), nullable=False),
     Column("stopped_at", DateTime(timezone=True), nullable=True),
