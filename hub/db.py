@@ -4,10 +4,17 @@ SQLite runs in WAL mode with one writer. Its driver's own BEGIN comes too late (
 write) to lock anything, so we issue BEGIN ourselves (SQLAlchemy's documented pysqlite recipe):
 deferred for reads, which never wait for a writer, and IMMEDIATE for connections taken from
 `writer(engine)`, which take the write lock before they read what they will change.
+
+JSON columns (a document's canonical form, decisions, events ...) are written and read with
+orjson rather than the standard library's json: a worker spent about 6% of its time there.
 """
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+import orjson
 from psycopg.types.json import Json
 from sqlalchemy import JSON, Connection, Engine, Table, create_engine, event
 from sqlalchemy import exc as sa_exc
@@ -19,10 +26,34 @@ def make_engine(url: str, pool_size: int = 5) -> Engine:
     """An engine for `url`; on PostgreSQL a pool of `pool_size` connections (and as many again
     when busy), each checked before use so a restarted server costs a reconnect, not an error."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, json_serializer=json_text, json_deserializer=json_value)
         sqlite_one_writer(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size,
+                         json_serializer=json_bytes, json_deserializer=json_value)
+
+
+def json_bytes(value: Any) -> bytes:
+    """A JSON column's value as JSON. orjson refuses a few things the standard library writes
+    (integers beyond 64 bits); those are written by the standard library, as before."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+    except orjson.JSONEncodeError:
+        return json.dumps(value).encode()
+
+
+def json_text(value: Any) -> str:
+    """`json_bytes` as text (SQLite keeps JSON in a text column)."""
+    return json_bytes(value).decode()
+
+
+def json_value(data: str | bytes) -> Any:
+    """A JSON column's value read back; what orjson refuses (NaN, written by the standard library
+    before) is read by the standard library."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)
 
 
 def writer(engine: Engine) -> Engine:
