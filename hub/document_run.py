@@ -158,6 +158,7 @@ class DocumentRun:
         self.posting_rows: list[dict] = []
         self.outbound: list[OutboundMessage] = []
         self.acknowledgments: list[dict] = []  # a partner's 997/999: what it says of files we sent
+        self.canonical: Any = None  # the canonical document this run mapped (the ledger keeps it as JSON)
 
     @classmethod
     def on_from_queue(cls, row, document, partner: Partner) -> DocumentRun:

@@ -59,6 +59,7 @@ from hub.flows.context import SentFiles
 from hub.holds import Hold
 from hub.partners import Partner, PartnerDirectory
 from hub.ports import OutboundMessage, ReadResult
+from hub.recently_mapped import RecentlyMapped
 from hub.registry import Registry, load_registry
 from hub.live_config import ConfigView, LiveConfig
 
@@ -117,6 +118,7 @@ class _SplitStep:
     config: ConfigView
     partners: PartnerDirectory
     reference: Callable[[], Any]
+    queued: dict[int, Any] = field(default_factory=dict)  # document id -> canonical document, of those it queued
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +166,7 @@ class Hub:
         self.rules = self.config.rules
         self.mapper = MappingEngine()
         self.dispatcher = Dispatcher(settings, self.ledger, self.registry)
+        self.recently_mapped = RecentlyMapped()
 
     # -- entry points -----------------------------------------------------------------------------
 
@@ -271,6 +274,7 @@ class Hub:
                 else:
                     reports += self._process(conn, row, erp, step, counters)
             counters.save()
+        self.recently_mapped.keep(step.queued)  # committed
         return reports, untouched
 
     def _process(self, conn: Connection, row, erp: ErpGateway, step: _SplitStep, counters: _Counters) -> list[DocumentReport]:
@@ -317,6 +321,7 @@ class Hub:
         batch.flush(conn)
         if runs and not decide_now:  # queued for any worker
             announce(conn, WORK)
+            step.queued.update((run.document_id, run.canonical) for run in runs if run.state == QUEUED)
         reports = [run.report() for run in runs]
         if result.problems and not result.documents:
             reports += self._file_level_report(row, partner.id, result.problems)
@@ -428,6 +433,7 @@ class Hub:
             return doc.reject(problems)
         if flow_for(canonical.doc_type, partner.role) is None:
             return doc.hold([Hold("NOT_SUPPORTED", "integration", f"we take no {canonical.doc_type.replace('_', ' ')} documents from a {partner.role} ({partner.id})")])
+        doc.canonical = canonical
         doc.advance("mapped", canonical=canonical.model_dump(mode="json"), reference=canonical.reference, quantity=canonical.units,
                     lanes=lanes(canonical, partner, ref), detail={"mapping": mapping.name, "version": mapping.digest[:12]})
         return canonical
@@ -471,7 +477,8 @@ class Hub:
                 elif not run.partner.enabled:
                     run.hold([Hold("PARTNER_DISABLED", "integration", f"partner {run.partner.id} was disabled before this document was decided")])
                 else:
-                    canonical = DOCUMENT_MODELS[document.canonical["doc_type"]].model_validate(document.canonical)
+                    canonical = (self.recently_mapped.take(document.id)
+                                 or DOCUMENT_MODELS[document.canonical["doc_type"]].model_validate(document.canonical))
                     run = self._process_document(run, partial(self._decide_document, canonical=canonical, partners=partners, ref=ref,
                                                               counters=counters, conditions=conditions))
                 batch.add(run)

@@ -132,6 +132,54 @@ def test_a_step_settles_at_most_a_batch_of_documents_and_gives_the_other_files_b
     small.ledger.engine.dispose()
 
 
+def summit_orders(count: int) -> bytes:
+    """Summit's booked 850, `count` times in one interchange, as SUM-PO-2001, SUM-PO-2002 ..."""
+    segments = (DOCUMENTS / "summit-850-booked.edi").read_text().split("~\n")
+    head, body, tail = segments[:2], segments[2:16], segments[16:]
+    sets = [[segment.replace("SUM-PO-1001", f"SUM-PO-{2000 + n}").replace("0001", f"{n:04d}") for segment in body] for n in range(1, count + 1)]
+    group = [head[0], head[1], *(segment for one in sets for segment in one), f"GE*{count}*1011", *tail[1:]]
+    return "~\n".join(group).encode()
+
+
+def test_documents_a_worker_queued_are_decided_from_what_it_mapped_as_from_the_ledger(hub, settings):
+    """A file larger than a step is split and its documents queued. The worker that split it
+    decides them from the canonical documents it kept in memory (hub.recently_mapped), another
+    worker from the ledger; each order ends the same, under its own PO."""
+    from hub.pipeline import Hub
+
+    splitter, other = (Hub(settings.model_copy(update={"worker_batch": 2})) for _ in range(2))
+    splitter.ledger.receive(summit_orders(5), "sftp", "five.edi", None)
+    assert [r.state for r in splitter.work_next("w:1:a/1")] == ["mapped"] * 5
+    assert len(splitter.recently_mapped) == 5
+    assert [r.reference for r in splitter.work_next("w:1:a/1")] == ["SUM-PO-2001", "SUM-PO-2002"]
+    assert len(splitter.recently_mapped) == 3  # taken as used
+    while other.work_next("w:2:b/1") is not None:  # the rest, read from the ledger
+        pass
+    with hub.ledger.engine.connect() as conn:
+        documents = rows(conn, "SELECT interchange_id, position, reference, state FROM documents ORDER BY position")
+    assert [(d["reference"], d["state"]) for d in documents] == [(f"SUM-PO-{2000 + n}", "answered") for n in range(1, 6)]
+    with hub.erp_engine.connect() as conn:
+        orders = {o["source_document"]: o for o in rows(conn, "SELECT source_document, customer_po, status, total FROM sales_orders")}
+    for d in documents:
+        order = orders[f"hub:{d['interchange_id']}:{d['position']}"]
+        assert (order["customer_po"], order["status"], float(order["total"])) == (d["reference"], "BOOKED", 1830.0)
+    for worker in (splitter, other):
+        worker.ledger.engine.dispose()
+        worker.erp_engine.dispose()
+
+
+def test_what_a_worker_keeps_of_what_it_mapped_is_bounded():
+    from hub.recently_mapped import RecentlyMapped
+
+    kept = RecentlyMapped(limit=3)
+    kept.keep({1: "a", 2: "b"})
+    kept.keep({3: "c", 4: "d"})  # the oldest makes room
+    assert (kept.take(1), kept.take(2), kept.take(3)) == (None, "b", "c")
+    assert kept.take(3) is None  # taken once
+    kept.keep({n: str(n) for n in range(10, 20)})  # of a larger step, the first ones: decided first
+    assert [kept.take(n) for n in (4, 10, 11, 12, 13)] == [None, "10", "11", "12", None]
+
+
 def test_the_heartbeat_renews_claims_without_waiting_for_the_files_a_step_holds(hub, settings):
     if not settings.ledger_url.startswith("postgresql"):
         pytest.skip("SQLite has one writer at a time: there the heartbeat waits for the step's commit")
