@@ -233,7 +233,7 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--only", choices=["interchange", "webhook"])
-    parser.add_argument("--batch", type=int, help="HUB_WORKER_BATCH for the workers (default: theirs, 100 on PostgreSQL)")
+    parser.add_argument("--batch", type=int, help="HUB_WORKER_BATCH for the workers (default: theirs, 200 on PostgreSQL)")
     parser.add_argument("--delivery", choices=["apart", "in-workers"], default="apart",
                         help="who delivers the outbox: one `hub deliver` process (default), or each worker")
     args = parser.parse_args()

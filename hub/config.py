@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     ack_due_hours: float = Field(24, description="Hours a partner has to acknowledge (997/999) a document we sent before it counts as overdue")
     worker_poll_seconds: float = Field(1.0, description="How often an idle worker looks for work when no notice wakes it (SQLite, or the listening connection lost)")
     lease_seconds: float = Field(60.0, description="How long a worker's claim on a file or document lasts; a dead worker's claims return after it")
-    worker_batch: int | None = Field(None, description="Documents a worker claims and settles in one ledger transaction; also the most small files it splits in one step. Default: 20 on SQLite, 100 on PostgreSQL")
+    worker_batch: int | None = Field(None, description="Documents a worker claims and settles in one ledger transaction; also the most small files it splits in one step. Default: 20 on SQLite, 200 on PostgreSQL")
     max_attempts: int = Field(5, description="Claims of a file or document that never settled (its worker died) before it is set aside for a person")
     db_pool_size: int = Field(5, description="PostgreSQL connections each process keeps per database (and as many again when busy)")
     queue_sla_hours: dict[str, float] = Field(default_factory=lambda: dict(QUEUE_SLA_HOURS), description="Hours to resolve an exception, by queue")
@@ -52,7 +52,7 @@ class Settings(BaseSettings):
         share out. On PostgreSQL a long step holds only its own rows; on SQLite it holds the one
         write lock, and receipts wait for it."""
         if self.worker_batch is None:  # from database_url, not ledger_url: a cached ledger_url would outlive a model_copy
-            self.worker_batch = 20 if (self.database_url or "sqlite").startswith("sqlite") else 100
+            self.worker_batch = 20 if (self.database_url or "sqlite").startswith("sqlite") else 200
         return self
 
     def queue_policy(self, queue: str) -> tuple[float, int]:
