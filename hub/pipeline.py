@@ -205,14 +205,18 @@ class Hub:
     # -- the work queue ---------------------------------------------------------------------------
 
     def work_next(self, owner: str) -> list[DocumentReport] | None:
-        """Split the oldest received file (with the small files after it), else decide the next
-        batch of queued documents, as `owner`; None when there was nothing to claim."""
-        interchange_ids = self.queue.claim_files(owner, self.settings.worker_batch)
-        if interchange_ids:
-            return self._split(interchange_ids, owner)
+        """Decide the next batch of queued documents that may be decided now, else split the oldest
+        received file (with the small files after it), as `owner`; None when there was nothing to
+        claim. Queued documents come first: they were received before any file still to split
+        (else they could not be decided yet), and while they wait every file split after them
+        must queue its documents too rather than decide them in the same step, so under a steady
+        stream of files a worker that split first would leave them waiting until the stream ends."""
         document_ids = self.queue.claim_documents(owner, self.settings.worker_batch)
         if document_ids:
             return self._decide(document_ids, owner)
+        interchange_ids = self.queue.claim_files(owner, self.settings.worker_batch)
+        if interchange_ids:
+            return self._split(interchange_ids, owner)
         return None
 
     def process_interchange(self, interchange_id: int) -> list[DocumentReport]:

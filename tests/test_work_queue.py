@@ -168,6 +168,25 @@ def test_documents_a_worker_queued_are_decided_from_what_it_mapped_as_from_the_l
         worker.erp_engine.dispose()
 
 
+def test_queued_documents_are_decided_before_later_files_are_split(hub, settings):
+    """Under a steady stream of files a worker first decides what waits in the queue. Splitting
+    the new files first would queue their documents behind it as well (nothing may pass an earlier
+    document in its lane), and all of them would wait until the stream ends."""
+    from hub.pipeline import Hub
+
+    worker = Hub(settings.model_copy(update={"worker_batch": 2}))
+    worker.ledger.receive(summit_orders(3), "sftp", "three.edi", None)
+    assert [r.state for r in worker.work_next("w:1:a/1")] == ["mapped"] * 3  # more than a step: queued
+    received(worker, "pioneer-850-credit-hold.edi")
+    assert [r.reference for r in worker.work_next("w:1:a/1")] == ["SUM-PO-2001", "SUM-PO-2002"]
+    assert [r.reference for r in worker.work_next("w:1:a/1")] == ["SUM-PO-2003"]
+    # then the later file, with nothing ahead of it: split and decided in one step
+    assert [(r.reference, r.state) for r in worker.work_next("w:1:a/1")] == [("PB-7001", "held")]
+    assert worker.work_next("w:1:a/1") is None
+    worker.ledger.engine.dispose()
+    worker.erp_engine.dispose()
+
+
 def test_what_a_worker_keeps_of_what_it_mapped_is_bounded():
     from hub.recently_mapped import RecentlyMapped
 
