@@ -168,9 +168,13 @@ def test_four_workers_decide_as_one_worker_in_received_order(synthetic, single_w
         workers = [start_worker(settings) for _ in range(WORKERS)]
         finish(settings, workers)
         assert_nothing_lost_or_posted_twice(settings, single_worker_outcome)
-        done = query(settings.ledger_url, "SELECT done FROM workers WHERE stopped_at IS NOT NULL")
+        done = query(settings.ledger_url, "SELECT id, done FROM workers WHERE stopped_at IS NOT NULL")
         assert len(done) == WORKERS and sum(r["done"] for r in done) == ORDERS
-        assert sum(r["done"] > 0 for r in done) >= 2, done  # the work was shared
+        # the work was shared: files split (their last claim) or documents settled by more than one
+        # process. Under a backlog one worker often decides while the others split: every batch
+        # holds orders of all 40 customers, so decisions go one batch at a time (lanes).
+        split_by = query(settings.ledger_url, "SELECT DISTINCT split_part(lease_owner, '/', 1) AS id FROM interchanges")
+        assert len({r["id"] for r in split_by} | {r["id"] for r in done if r["done"]}) >= 2, (split_by, done)
 
 
 def test_workers_killed_in_the_middle_lose_nothing_and_post_nothing_twice(synthetic, single_worker_outcome, tmp_path):
