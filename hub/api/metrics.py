@@ -46,7 +46,8 @@ def gauge(name: str, help_text: str, value: float) -> list[str]:
 
 
 def queue_gauges(context: ApiContext) -> list[str]:
-    """Workers and delivery processes alive, the work queue and the outbox (what `hub status` shows)."""
+    """Workers and delivery processes alive, and the work queue (what `hub status` shows; the
+    outbox is in `hub_outbox_files`)."""
     from hub.ledger.presence import Presence, heartbeat_seconds
     from hub.ledger.queue import WorkQueue
 
@@ -56,7 +57,6 @@ def queue_gauges(context: ApiContext) -> list[str]:
     return [*gauge("hub_workers_alive", "Worker processes seen within three heartbeats.", sum(1 for p in processes if p.concurrency)),
             *gauge("hub_delivery_processes_alive", "Processes that deliver the outbox, seen within three heartbeats.",
                    sum(1 for p in processes if p.delivers)),
-            *gauge("hub_outbox_pending", "Outbound files waiting to be delivered.", context.ledger.outbox_waiting()[0]),
             *gauge("hub_queue_files", "Received files still to split.", depth["files"]),
             *gauge("hub_queue_documents", "Documents split and waiting to be decided.", depth["documents"]),
             *gauge("hub_queue_oldest_seconds", "Seconds since the oldest waiting file or document was received (0: none waits).", round(depth["waited_seconds"], 3))]

@@ -79,6 +79,6 @@ class Listener:
             except psycopg.Error as exc:
                 if self.listening.is_set():
                     log.warning("%s at once (%s); they are looked for every few seconds until the database is back",
-                                _WHO_HEARS.get(self.channel, f"no one hears {self.channel}"), exc)
+                                _WHO_HEARS[self.channel], exc)
                 self.listening.clear()
                 self._stop.wait(self._retry_seconds)
