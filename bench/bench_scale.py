@@ -2,14 +2,14 @@
 PostgreSQL on loopback.
 
     .venv/bin/python bench/bench_scale.py [--runs 3] [--workers 1 2 4] [--pos 2000] [--lines 20] [--posts 2000] [--clients 8] [--batch N]
-                                          [--delivery apart|in-workers]
+                                          [--delivery per-worker|apart]
 
 Starts a throwaway PostgreSQL cluster with tests/pg.sh (or uses HUB_BENCH_PG_URL, a server URL
 without a database), and for each run makes a fresh ledger and ERP database pair, seeded with
 the reference scenario plus 40 synthetic customers (tests/synthetic_customers.py), stock and
 credit raised so every order books. The workers are started and idle before the work arrives,
-with one `hub deliver` process beside them (`hub worker --no-delivery`; --delivery in-workers: each
-worker delivers, the default of `hub worker`):
+each with the delivery process `hub worker` starts beside itself (--delivery apart: `hub worker
+--no-delivery` and one `hub deliver` for all of them):
 
   interchange  one X12 850 interchange of --pos POs x --lines lines from Summit (one customer,
                so its orders are decided one after another: a customer's credit depends on them)
@@ -103,8 +103,8 @@ def cpu_seconds(pid: int) -> tuple[float, float]:
 
 
 class Fleet:
-    """A seeded database pair and `workers` idle `hub worker` processes on it, and `hub deliver`
-    unless the workers deliver (`delivery` "in-workers")."""
+    """A seeded database pair and `workers` idle `hub worker` processes on it, each with its delivery
+    process, or (`delivery` "apart") without and one `hub deliver` beside them."""
 
     def __init__(self, cluster: Cluster, folder: Path, workers: int, batch: int | None, delivery: str):
         seed, mappings = make_seed(folder, CUSTOMERS, random.Random(1), on_hand=100_000_000)
@@ -119,16 +119,27 @@ class Fleet:
             self.env["HUB_WORKER_BATCH"] = str(batch)
         self.folder = folder
         apart = delivery == "apart"
+        self.started_cpu: dict[int, tuple[float, float]] = {}
         self.processes = [self._start(f"worker-{n}", "worker", *(["--no-delivery"] if apart else [])) for n in range(workers)]
         if apart:
             self.processes.append(self._start("delivery", "deliver"))
-        self._wait_for_logs("worker-*.log", "worker started")
-        self._wait_for_logs("delivery.log" if apart else "worker-*.log", "delivery started")
-        self.started_cpu = {process.pid: cpu_seconds(process.pid)[0] for process in self.processes}  # start-up is not the work's
+        try:
+            self._wait_for_logs("worker-*.log", "worker started")
+            self._wait_for_logs("delivery.log" if apart else "worker-*.log", "delivery started")
+        except RuntimeError:
+            self.stop()
+            raise
+        self.started_cpu = {process.pid: self._cpu(process) for process in self.processes}  # start-up is not the work's
 
     def _start(self, name: str, *command: str) -> subprocess.Popen:
         log = (self.folder / f"{name}.log").open("w")
         return subprocess.Popen([sys.executable, "-m", "hub.cli", *command], env=self.env, stdout=log, stderr=subprocess.STDOUT)
+
+    @staticmethod
+    def _cpu(process: subprocess.Popen) -> tuple[float, float]:
+        """CPU seconds so far of the process and of the processes it started (a worker's delivery)."""
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        return cpu_seconds(process.pid)[0], sum(cpu_seconds(int(child))[0] for child in children)
 
     def _wait_for_logs(self, pattern: str, words: str) -> None:
         deadline = time.monotonic() + 60
@@ -144,7 +155,7 @@ class Fleet:
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
-                    self.started_cpu[self.processes[-1].pid] = cpu_seconds(self.processes[-1].pid)[0]
+                    self.started_cpu[self.processes[-1].pid] = self._cpu(self.processes[-1])
                     return port
             except httpx.HTTPError:
                 time.sleep(0.1)
@@ -169,11 +180,14 @@ class Fleet:
         return [(_unix(r.received_at), _unix(r.updated_at)) for r in found]
 
     def stop(self) -> dict[str, float]:
-        """Stop the processes; the CPU seconds they used since they were ready: all workers together, delivery, the API node."""
+        """Stop the processes; the CPU seconds they used since they were ready: all workers together,
+        delivery (`hub deliver`, or the workers' delivery processes), the API node."""
         used = {"workers": 0.0, "delivery": 0.0, "api": 0.0}
         part = {"worker": "workers", "deliver": "delivery", "serve": "api"}
         for process in self.processes:
-            used[part[process.args[3]]] += cpu_seconds(process.pid)[0] - self.started_cpu.get(process.pid, 0.0)
+            (own, children), (own_before, children_before) = self._cpu(process), self.started_cpu.get(process.pid, (0.0, 0.0))
+            used[part[process.args[3]]] += own - own_before
+            used["delivery"] += children - children_before
             process.terminate()
         for process in self.processes:
             process.wait(60)
@@ -234,8 +248,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--only", choices=["interchange", "webhook"])
     parser.add_argument("--batch", type=int, help="HUB_WORKER_BATCH for the workers (default: theirs, 200 on PostgreSQL)")
-    parser.add_argument("--delivery", choices=["apart", "in-workers"], default="apart",
-                        help="who delivers the outbox: one `hub deliver` process (default), or each worker")
+    parser.add_argument("--delivery", choices=["per-worker", "apart"], default="per-worker",
+                        help="who delivers the outbox: each worker's own delivery process, as `hub worker` starts it (default), or one `hub deliver`")
     args = parser.parse_args()
     cluster = Cluster()
     print(f"PostgreSQL: {cluster.url}; {os.cpu_count()} cores; delivery {args.delivery}")

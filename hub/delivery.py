@@ -370,14 +370,17 @@ class Dispatcher:
         return _Attempt(parcel, number, limit, answer.outcome, answer.status_code, None, duration_ms)
 
     def _record(self, attempts: list[_Attempt]) -> list[DeliveryResult]:
-        """Put attempts on record together, and log them."""
+        """Put attempts on record together, and log them: a failure on a line of its own, files
+        handed over a line for each partner (a round of pickup files can be hundreds)."""
         self.ledger.record_delivery_attempts([a.row() for a in attempts])
         results = []
         for a in attempts:
             result = DeliveryResult(a.parcel.outbox_id, a.parcel.partner_id, a.parcel.kind, a.parcel.filename, a.parcel.delivery.method,
                                     Ledger.OUTBOX_STATUS_AFTER[a.outcome], a.number, a.status_code, a.error)
-            _log_attempt(result, a.outcome, a.limit)
+            if a.outcome in ("failed", "dead"):
+                _log_failure(result, a.outcome, a.limit)
             results.append(result)
+        _log_handovers([r for r in results if r.status in ("ready", "delivered")])
         return results
 
 
@@ -387,11 +390,21 @@ def _channel_failed(parcel: Parcel, exc: Exception) -> DeliveryFailed:
     return DeliveryFailed(f"the {parcel.delivery.method} channel failed: {type(exc).__name__}: {exc}", transient=True)
 
 
-def _log_attempt(result: DeliveryResult, outcome: str, limit: int) -> None:
+def _log_failure(result: DeliveryResult, outcome: str, limit: int) -> None:
     what = f"outbound file {result.outbox_id} ({result.filename}) to {result.partner_id} by {result.method}"
     if outcome == "failed":
         log.warning("%s: attempt %s of %s failed, tried again: %s", what, result.attempts, limit, result.error)
-    elif outcome == "dead":
-        log.error("%s is dead after %s attempt(s): %s", what, result.attempts, result.error)
     else:
-        log.info("%s: %s", what, outcome)
+        log.error("%s is dead after %s attempt(s): %s", what, result.attempts, result.error)
+
+
+def _log_handovers(results: list[DeliveryResult]) -> None:
+    """One line per partner, channel and outcome: the file itself when it is one, else how many and their ids."""
+    groups: dict[tuple[str, str, str], list[DeliveryResult]] = {}
+    for result in results:
+        groups.setdefault((result.partner_id, result.method, result.status), []).append(result)
+    for (partner_id, method, status), handed in groups.items():
+        if len(handed) == 1:
+            log.info("outbound file %s (%s) to %s by %s: %s", handed[0].outbox_id, handed[0].filename, partner_id, method, status)
+        else:
+            log.info("%d outbound files (%s to %s) to %s by %s: %s", len(handed), handed[0].outbox_id, handed[-1].outbox_id, partner_id, method, status)

@@ -68,7 +68,7 @@ def test_serve_takes_files_in_and_a_separate_worker_runs_them(hub, settings, sum
             worker.wait_for_log("worker started")
             pickup = settings.outbox_dir / "P-SUMMIT"
             wait_until(lambda: pickup.exists() and len(list(pickup.glob("*.x12"))) == 2, what="the 997 and 855 in Summit's outbox")
-            assert "P-SUMMIT 850 SUM-PO-1001 -> answered" in worker.output()
+            assert "settled 1 document(s) from P-SUMMIT: 1 answered" in worker.output()
         finally:
             assert worker.stop() == 0
     finally:
@@ -138,7 +138,7 @@ def test_a_worker_without_delivery_leaves_the_outbox_to_hub_deliver(hub, setting
     pickup = settings.outbox_dir / "P-SUMMIT"
     worker = HubProcess(settings, "worker", "--no-delivery")
     try:
-        worker.wait_for_log("P-SUMMIT 850 SUM-PO-1001 -> answered")
+        worker.wait_for_log("settled 1 document(s) from P-SUMMIT: 1 answered")
         assert "leaves the outbox to `hub deliver`" in worker.output() and "delivery started" not in worker.output()
         shown = hub_command(settings, "status")
         assert ": 1 thread(s), up " in shown.stdout
@@ -156,3 +156,38 @@ def test_a_worker_without_delivery_leaves_the_outbox_to_hub_deliver(hub, setting
             assert deliver.stop() == 0
     finally:
         assert worker.stop() == 0
+
+
+def alive(pid: int) -> bool:
+    """The process runs (a zombie nobody has reaped yet has ended)."""
+    try:
+        state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in ("Z", "X")
+
+
+@pytest.mark.parametrize("end", [signal.SIGTERM, signal.SIGKILL])
+def test_a_worker_on_postgresql_delivers_from_a_process_beside_it_that_ends_with_it(hub, settings, end):
+    """On PostgreSQL `hub worker` starts its delivery as a child process (so delivery does not slow
+    its threads): the answers reach the pickup folder, `hub status` lists both processes, and the
+    child ends when the worker stops, and also when the worker is killed and cannot stop it."""
+    if not settings.database_url:
+        pytest.skip("on SQLite, which has no notices between processes, delivery stays in the worker process")
+    hub.ledger.receive((DOCUMENTS / "summit-850-booked.edi").read_bytes(), "sftp", "summit-850-booked.edi", None)
+    pickup = settings.outbox_dir / "P-SUMMIT"
+    worker = HubProcess(settings, "worker")
+    try:
+        worker.wait_for_log("delivery runs beside this worker in process ")
+        child = int(worker.output().split("delivery runs beside this worker in process ")[1].split()[0])
+        wait_until(lambda: pickup.exists() and len(list(pickup.glob("*.x12"))) == 2, what="the 997 and 855 in Summit's outbox")
+        shown = hub_command(settings, "status")
+        assert ": 1 thread(s), up " in shown.stdout and f":{child}:" in shown.stdout and ": delivers only, up " in shown.stdout, shown.stdout
+        assert "outbox: 0 file(s) to deliver\n" in shown.stdout
+        assert alive(child)
+    finally:
+        code = worker.stop(end)
+    assert code == (0 if end == signal.SIGTERM else -signal.SIGKILL)
+    wait_until(lambda: not alive(child), 15, "the delivery process to end with its worker")
+    if end == signal.SIGKILL:
+        assert "the worker process" in worker.output() and "delivery stops too" in worker.output()

@@ -1,10 +1,11 @@
-"""`hub serve` (HTTP API + SFTP + worker), `hub worker` (worker and delivery only) and `hub deliver`
-(delivery only)."""
+"""`hub serve` (HTTP API + SFTP + worker), `hub worker` (worker and delivery only; on PostgreSQL its
+delivery runs in a child process, hub.delivery_process) and `hub deliver` (delivery only)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import logging
 import signal
@@ -33,6 +34,7 @@ def add_commands(sub) -> None:
 
     deliver = sub.add_parser("deliver", help="run delivery alone: hand outbound files to partners as workers make them, until stopped "
                                              "(beside `hub worker --no-delivery`; `hub outbox deliver` delivers once and returns)")
+    deliver.add_argument("--beside", type=_positive, metavar="PID", help=argparse.SUPPRESS)  # a `hub worker`'s child: ends with that process
     deliver.set_defaults(run=cmd_deliver)
 
 
@@ -52,19 +54,24 @@ def cmd_worker(args) -> int:
     settings = _started_settings()
     if settings.db_pool_size < args.concurrency + 2:  # each thread posts to the ERP while its ledger transaction is open
         settings = settings.model_copy(update={"db_pool_size": args.concurrency + 2})
-    return _run_without_servers(settings, workers=args.concurrency, delivery=not args.no_delivery)
+    beside = not args.no_delivery and settings.ledger_url.startswith("postgresql")
+    return _run_without_servers(settings, workers=args.concurrency, delivery=not args.no_delivery and not beside,
+                                delivery_beside=beside)
 
 
 def cmd_deliver(args) -> int:
-    return _run_without_servers(_started_settings(), workers=0, delivery=True)
+    return _run_without_servers(_started_settings(), workers=0, delivery=True, parent=args.beside)
 
 
-def _run_without_servers(settings: Settings, workers: int, delivery: bool) -> int:
+def _run_without_servers(settings: Settings, workers: int, delivery: bool, delivery_beside: bool = False, parent: int | None = None) -> int:
+    """`delivery_beside`: start a delivery process beside this one; `parent`: stop when that process is gone."""
+    from hub.delivery_process import DeliveryProcess
     from hub.service import Service
 
     for line in initialise(settings, None):
         log.info("%s", line)
-    return _run(Service(settings, http=None, sftp=None, workers=workers, delivery=delivery))
+    return _run(Service(settings, http=None, sftp=None, workers=workers, delivery=delivery),
+                DeliveryProcess() if delivery_beside else None, parent)
 
 
 def _positive(text: str) -> int:
@@ -80,7 +87,9 @@ def _started_settings() -> Settings:
     return Settings()
 
 
-def _run(service) -> int:
+def _run(service, delivery_beside=None, parent: int | None = None) -> int:
+    from hub.delivery_process import stop_when_orphaned
+
     _settle_garbage_collector()
 
     async def main() -> None:
@@ -88,10 +97,23 @@ def _run(service) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await service.run(stop)
+        async with contextlib.AsyncExitStack() as companions:
+            if delivery_beside is not None:
+                delivery_beside.start()
+                companions.push_async_callback(asyncio.to_thread, delivery_beside.stop)
+                companions.push_async_callback(_cancel, asyncio.create_task(delivery_beside.keep(stop)))
+            if parent is not None:
+                companions.push_async_callback(_cancel, asyncio.create_task(stop_when_orphaned(parent, stop)))
+            await service.run(stop)
 
     asyncio.run(main())
     return 0
+
+
+async def _cancel(task: asyncio.Task) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def _settle_garbage_collector() -> None:
