@@ -168,8 +168,11 @@ def test_four_workers_decide_as_one_worker_in_received_order(synthetic, single_w
         workers = [start_worker(settings) for _ in range(WORKERS)]
         finish(settings, workers)
         assert_nothing_lost_or_posted_twice(settings, single_worker_outcome)
-        done = query(settings.ledger_url, "SELECT id, done FROM workers WHERE stopped_at IS NOT NULL")
+        done = query(settings.ledger_url, "SELECT id, done FROM workers WHERE stopped_at IS NOT NULL AND concurrency > 0")
         assert len(done) == WORKERS and sum(r["done"] for r in done) == ORDERS
+        # each worker's delivery process (hub.delivery_process) stopped with it
+        delivered_by = query(settings.ledger_url, "SELECT id FROM workers WHERE stopped_at IS NOT NULL AND concurrency = 0 AND delivers")
+        assert len(delivered_by) == WORKERS, delivered_by
         # the work was shared: files split (their last claim) or documents settled by more than one
         # process. Under a backlog one worker often decides while the others split: every batch
         # holds orders of all 40 customers, so decisions go one batch at a time (lanes).

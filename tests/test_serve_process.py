@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import random
 import signal
 import socket
@@ -191,3 +192,22 @@ def test_a_worker_on_postgresql_delivers_from_a_process_beside_it_that_ends_with
     wait_until(lambda: not alive(child), 15, "the delivery process to end with its worker")
     if end == signal.SIGKILL:
         assert "the worker process" in worker.output() and "delivery stops too" in worker.output()
+
+
+def test_a_delivery_process_that_dies_is_started_again_by_its_worker(hub, settings):
+    """The worker notices its delivery process ended on its own and starts another, which delivers
+    what came in meanwhile."""
+    if not settings.database_url:
+        pytest.skip("on SQLite delivery stays in the worker process")
+    worker = HubProcess(settings, "worker")
+    try:
+        worker.wait_for_log("delivery started")
+        first = int(worker.output().split("delivery runs beside this worker in process ")[1].split()[0])
+        os.kill(first, signal.SIGKILL)
+        wait_until(lambda: worker.output().count("delivery runs beside this worker in process ") == 2, 30, "a second delivery process")
+        assert f"the delivery process {first} ended (exit status -9); another starts in 5.0s" in worker.output()
+        hub.ledger.receive((DOCUMENTS / "summit-850-booked.edi").read_bytes(), "sftp", "summit-850-booked.edi", None)
+        pickup = settings.outbox_dir / "P-SUMMIT"
+        wait_until(lambda: pickup.exists() and len(list(pickup.glob("*.x12"))) == 2, what="the 997 and 855 in Summit's outbox")
+    finally:
+        assert worker.stop() == 0
