@@ -29,7 +29,7 @@ class DeliveryProcess:
     def start(self) -> None:
         """Start the child; it logs to this process's output."""
         self.process = subprocess.Popen([sys.executable, "-m", "hub.cli", "deliver", "--beside", str(os.getpid())])
-        log.info("delivery runs beside this worker in process %s", self.process.pid)
+        log.info("started `hub deliver` beside this worker, in process %s", self.process.pid)
 
     async def keep(self, stop: asyncio.Event) -> None:
         """Start the child again whenever it ends before `stop` is set."""

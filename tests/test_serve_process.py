@@ -179,8 +179,8 @@ def test_a_worker_on_postgresql_delivers_from_a_process_beside_it_that_ends_with
     pickup = settings.outbox_dir / "P-SUMMIT"
     worker = HubProcess(settings, "worker")
     try:
-        worker.wait_for_log("delivery runs beside this worker in process ")
-        child = int(worker.output().split("delivery runs beside this worker in process ")[1].split()[0])
+        worker.wait_for_log("started `hub deliver` beside this worker, in process ")
+        child = int(worker.output().split("started `hub deliver` beside this worker, in process ")[1].split()[0])
         wait_until(lambda: pickup.exists() and len(list(pickup.glob("*.x12"))) == 2, what="the 997 and 855 in Summit's outbox")
         shown = hub_command(settings, "status")
         assert ": 1 thread(s), up " in shown.stdout and f":{child}:" in shown.stdout and ": delivers only, up " in shown.stdout, shown.stdout
@@ -202,9 +202,9 @@ def test_a_delivery_process_that_dies_is_started_again_by_its_worker(hub, settin
     worker = HubProcess(settings, "worker")
     try:
         worker.wait_for_log("delivery started")
-        first = int(worker.output().split("delivery runs beside this worker in process ")[1].split()[0])
+        first = int(worker.output().split("started `hub deliver` beside this worker, in process ")[1].split()[0])
         os.kill(first, signal.SIGKILL)
-        wait_until(lambda: worker.output().count("delivery runs beside this worker in process ") == 2, 30, "a second delivery process")
+        wait_until(lambda: worker.output().count("started `hub deliver` beside this worker, in process ") == 2, 30, "a second delivery process")
         assert f"the delivery process {first} ended (exit status -9); another starts in 5.0s" in worker.output()
         hub.ledger.receive((DOCUMENTS / "summit-850-booked.edi").read_bytes(), "sftp", "summit-850-booked.edi", None)
         pickup = settings.outbox_dir / "P-SUMMIT"

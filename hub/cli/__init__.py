@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 
 from sqlalchemy.exc import OperationalError
 
@@ -18,6 +19,9 @@ COMMAND_MODULES = (setup, files, documents, exceptions, partners, versions, outb
 
 
 def main(argv: list[str] | None = None) -> int:
+    # asyncssh still supports DSA host keys, and importing it makes `cryptography` warn about that
+    # on every start: ten lines of a library's deprecation in an operator's log, about nothing they run
+    warnings.filterwarnings("ignore", message="DSA is deprecated")
     args = parser().parse_args(argv)
     try:
         return args.run(args)

@@ -68,8 +68,9 @@ def _run_without_servers(settings: Settings, workers: int, delivery: bool, deliv
     from hub.delivery_process import DeliveryProcess
     from hub.service import Service
 
-    for line in initialise(settings, None):
-        log.info("%s", line)
+    if parent is None:  # a worker's delivery process: the worker has just brought the databases up to date
+        for line in initialise(settings, None):
+            log.info("%s", line)
     return _run(Service(settings, http=None, sftp=None, workers=workers, delivery=delivery),
                 DeliveryProcess() if delivery_beside else None, parent)
 
