@@ -156,6 +156,7 @@ class Dispatcher:
         self.lease_seconds = settings.delivery_timeout_seconds + settings.delivery_backoff_max_seconds + 60
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wakeup: asyncio.Event | None = None
+        self._wakes = 0  # how often `run` was woken: a partner's task that ends looks again only if it was woken meanwhile
 
     # -- the service (hub serve, hub worker) ----------------------------------------------------------
 
@@ -190,13 +191,18 @@ class Dispatcher:
     def wake(self) -> None:
         """Look for files to deliver now (a worker settled one). Safe from any thread; does nothing
         while `run` is not running."""
-        loop, wakeup = self._loop, self._wakeup
-        if loop is None or wakeup is None:
+        loop = self._loop
+        if loop is None:
             return
         try:
-            loop.call_soon_threadsafe(wakeup.set)
+            loop.call_soon_threadsafe(self._woken)
         except RuntimeError:  # the loop closed as we looked: run() is over
             pass
+
+    def _woken(self) -> None:
+        if self._wakeup is not None:
+            self._wakes += 1
+            self._wakeup.set()
 
     async def _sleep(self, stop: asyncio.Event) -> None:
         waits = [asyncio.create_task(stop.wait()), asyncio.create_task(self._wakeup.wait())]
@@ -269,17 +275,21 @@ class Dispatcher:
         task = self._tasks.get(partner_id)
         if task is None or task.done():
             task = asyncio.create_task(self._deliver_partner(partner_id), name=f"deliver-{partner_id}")
-            task.add_done_callback(lambda finished: self._partner_done(partner_id, finished))
+            wakes = self._wakes
+            task.add_done_callback(lambda finished: self._partner_done(partner_id, finished, wakes))
             self._tasks[partner_id] = task
         return task
 
-    def _partner_done(self, partner_id: str, task: asyncio.Task) -> None:
+    def _partner_done(self, partner_id: str, task: asyncio.Task, wakes_at_start: int) -> None:
         if self._tasks.get(partner_id) is task:
             del self._tasks[partner_id]
         if not task.cancelled() and task.exception() is not None:
             log.error("delivery to %s stopped; its files stay pending and are tried again on the next turn",
                       partner_id, exc_info=task.exception())
-        if self._wakeup is not None:  # files may have come for this partner as its task ended
+        # files that came while the task ran may have come after its last look; when nothing woke
+        # `run` meanwhile, nothing came (every new file wakes it), and a look would only cost: with a
+        # delivery process per worker, each file wakes them all, and all but one find nothing to do
+        if self._wakeup is not None and self._wakes != wakes_at_start:
             self._wakeup.set()
 
     async def _deliver_partner(self, partner_id: str) -> list[DeliveryResult]:
