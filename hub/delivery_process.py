@@ -2,7 +2,7 @@
 
 Delivery in the worker's own process competes with the worker threads for Python's interpreter
 lock: on the 2,000-PO interchange a worker settled about a tenth fewer orders a second with it
-(bench/bench_scale.py, `--delivery apart` against `per-worker` before this). So `hub worker`
+(bench/bench_scale.py, interleaved runs: 474 against 519 POs/s with delivery apart). So `hub worker`
 runs `hub deliver --beside <its pid>` as a child: started with it, started again if it ends on its
 own, stopped with it, and ending by itself when the worker is killed and cannot stop it. The
 child hears of new outbound files from PostgreSQL's notices (hub.ledger.wakeup), so nothing waits

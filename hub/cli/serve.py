@@ -9,9 +9,13 @@ import contextlib
 import gc
 import logging
 import signal
+from typing import TYPE_CHECKING
 
 from hub.bootstrap import DEMO_SEED, initialise
 from hub.config import Settings
+
+if TYPE_CHECKING:
+    from hub.delivery_process import DeliveryProcess
 
 log = logging.getLogger("hub.serve")
 
@@ -88,7 +92,7 @@ def _started_settings() -> Settings:
     return Settings()
 
 
-def _run(service, delivery_beside=None, parent: int | None = None) -> int:
+def _run(service, delivery_beside: DeliveryProcess | None = None, parent: int | None = None) -> int:
     from hub.delivery_process import stop_when_orphaned
 
     _settle_garbage_collector()
