@@ -50,6 +50,11 @@ def received(hub) -> dict[str, list[tuple[str, str]]]:
     return found
 
 
+def wait_for_answers(pickup) -> None:
+    """Until the 997 and the 855 of summit-850-booked.edi are in Summit's pickup folder."""
+    wait_until(lambda: pickup.exists() and len(list(pickup.glob("*.x12"))) == 2, what="the 997 and 855 in Summit's outbox")
+
+
 def test_serve_takes_files_in_and_a_separate_worker_runs_them(hub, settings, summit):
     http_port, sftp_port = free_port(), free_port()
     serve = HubProcess(settings, "serve", "--port", str(http_port), "--sftp-port", str(sftp_port), "--no-workers")
@@ -68,7 +73,7 @@ def test_serve_takes_files_in_and_a_separate_worker_runs_them(hub, settings, sum
         try:
             worker.wait_for_log("worker started")
             pickup = settings.outbox_dir / "P-SUMMIT"
-            wait_until(lambda: pickup.exists() and len(list(pickup.glob("*.x12"))) == 2, what="the 997 and 855 in Summit's outbox")
+            wait_for_answers(pickup)
             assert "settled 1 document(s) from P-SUMMIT: 1 answered" in worker.output()
         finally:
             assert worker.stop() == 0
@@ -149,7 +154,7 @@ def test_a_worker_without_delivery_leaves_the_outbox_to_hub_deliver(hub, setting
 
         deliver = HubProcess(settings, "deliver")
         try:
-            wait_until(lambda: pickup.exists() and len(list(pickup.glob("*.x12"))) == 2, what="the 997 and 855 in Summit's outbox")
+            wait_for_answers(pickup)
             shown = hub_command(settings, "status")
             assert ": delivers only, up " in shown.stdout and "outbox: 0 file(s) to deliver\n" in shown.stdout
             assert "worker started" not in deliver.output()
@@ -157,6 +162,14 @@ def test_a_worker_without_delivery_leaves_the_outbox_to_hub_deliver(hub, setting
             assert deliver.stop() == 0
     finally:
         assert worker.stop() == 0
+
+
+STARTED_DELIVERY = "started `hub deliver` beside this worker, in process "
+
+
+def delivery_processes(worker: HubProcess) -> list[int]:
+    """The pids of the delivery processes the worker started, in the order it started them."""
+    return [int(part.split()[0]) for part in worker.output().split(STARTED_DELIVERY)[1:]]
 
 
 def alive(pid: int) -> bool:
@@ -179,9 +192,9 @@ def test_a_worker_on_postgresql_delivers_from_a_process_beside_it_that_ends_with
     pickup = settings.outbox_dir / "P-SUMMIT"
     worker = HubProcess(settings, "worker")
     try:
-        worker.wait_for_log("started `hub deliver` beside this worker, in process ")
-        child = int(worker.output().split("started `hub deliver` beside this worker, in process ")[1].split()[0])
-        wait_until(lambda: pickup.exists() and len(list(pickup.glob("*.x12"))) == 2, what="the 997 and 855 in Summit's outbox")
+        worker.wait_for_log(STARTED_DELIVERY)
+        [child] = delivery_processes(worker)
+        wait_for_answers(pickup)
         shown = hub_command(settings, "status")
         assert ": 1 thread(s), up " in shown.stdout and f":{child}:" in shown.stdout and ": delivers only, up " in shown.stdout, shown.stdout
         assert "outbox: 0 file(s) to deliver\n" in shown.stdout
@@ -202,12 +215,12 @@ def test_a_delivery_process_that_dies_is_started_again_by_its_worker(hub, settin
     worker = HubProcess(settings, "worker")
     try:
         worker.wait_for_log("delivery started")
-        first = int(worker.output().split("started `hub deliver` beside this worker, in process ")[1].split()[0])
+        [first] = delivery_processes(worker)
         os.kill(first, signal.SIGKILL)
-        wait_until(lambda: worker.output().count("started `hub deliver` beside this worker, in process ") == 2, 30, "a second delivery process")
+        wait_until(lambda: len(delivery_processes(worker)) == 2, 30, "a second delivery process")
         assert f"the delivery process {first} ended (exit status -9); another starts in 5.0s" in worker.output()
         hub.ledger.receive((DOCUMENTS / "summit-850-booked.edi").read_bytes(), "sftp", "summit-850-booked.edi", None)
         pickup = settings.outbox_dir / "P-SUMMIT"
-        wait_until(lambda: pickup.exists() and len(list(pickup.glob("*.x12"))) == 2, what="the 997 and 855 in Summit's outbox")
+        wait_for_answers(pickup)
     finally:
         assert worker.stop() == 0
